@@ -1,0 +1,55 @@
+/*
+ * buffer.h - LuaSocket 3.1's receive/send semantics over any byte source.
+ *
+ * The buffer knows nothing of TLS: it pulls bytes through `recv` and pushes
+ * them through `send`, so the same code can be driven by a fuzzer. Its
+ * storage is allocated on first use and released when drained, so an idle
+ * connection costs no buffer memory.
+ */
+#ifndef SSLUA_BUFFER_H
+#define SSLUA_BUFFER_H
+
+#include <stddef.h>
+#include "compat.h"
+
+/* One TLS record's worth of plaintext: SSL_read hands out whole records. */
+#define SSLUA_BUFFER_SIZE 16384
+
+/* Result codes of the I/O callbacks. Positive values are the I/O layer's
+ * own error codes, turned into text by its `error` callback. */
+enum {
+  SSLUA_IO_DONE   = 0,
+  SSLUA_IO_CLOSED = -1,   /* orderly end of stream */
+  SSLUA_IO_EOF    = -2    /* end of stream without close_notify */
+};
+
+typedef struct {
+  void *ctx;
+  /* Reads up to len bytes into dst; *got is set on SSLUA_IO_DONE. */
+  int (*recv)(void *ctx, char *dst, size_t len, size_t *got);
+  /* Writes up to len bytes; *sent is set even on failure. */
+  int (*send)(void *ctx, const char *src, size_t len, size_t *sent);
+  const char *(*error)(void *ctx, int code);
+} sslua_io;
+
+typedef struct {
+  sslua_io io;
+  char    *data;          /* NULL until needed */
+  size_t   first, last;   /* unread bytes are data[first..last) */
+  double   birthday;
+  double   received, sent;
+} sslua_buffer;
+
+void sslua_buffer_init(sslua_buffer *buf, const sslua_io *io);
+void sslua_buffer_free(sslua_buffer *buf);
+int  sslua_buffer_isempty(const sslua_buffer *buf);
+
+/* conn:receive([pattern [, prefix]]) with the pattern at stack index 2. */
+int sslua_buffer_receive(lua_State *L, sslua_buffer *buf);
+/* conn:send(data [, i [, j]]) with data at stack index 2. */
+int sslua_buffer_send(lua_State *L, sslua_buffer *buf);
+/* conn:getstats() / conn:setstats(received, sent, age) */
+int sslua_buffer_getstats(lua_State *L, sslua_buffer *buf);
+int sslua_buffer_setstats(lua_State *L, sslua_buffer *buf);
+
+#endif

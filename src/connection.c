@@ -1,0 +1,462 @@
+/*
+ * connection.c - ssl.core: handshake, I/O and lifetime of a connection.
+ *
+ * The descriptor is always non-blocking; blocking behaviour and timeouts
+ * come from waiting in timeout.c, exactly where OpenSSL asks to (want
+ * read / want write). Every method checks the state first, so any call
+ * order is safe: nothing touches a freed SSL or a closed descriptor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "connection.h"
+#include "context.h"
+#include "error.h"
+
+/* Error codes of this I/O layer (see buffer.h for the shared ones). */
+enum {
+  IO_WANTREAD = 1,   /* timed out waiting to read */
+  IO_WANTWRITE,      /* timed out waiting to write */
+  IO_TLS,            /* TLS failure, text in conn->error */
+  IO_SYSTEM,         /* socket failure, errno in conn->sys_errno */
+  IO_RETRY           /* internal: waited, call OpenSSL again */
+};
+
+sslua_conn *sslua_conn_check(lua_State *L, int idx)
+{
+  return (sslua_conn *)luaL_checkudata(L, idx, SSLUA_CONNECTION_META);
+}
+
+/* ------------------------------------------------------------------ */
+/* driving OpenSSL                                                     */
+
+static int wait_for(sslua_conn *c, int what)
+{
+  int rc = sslua_wait(c->fd, what, &c->tm);
+  if (rc == 0)
+    return IO_RETRY;
+  if (rc == 1)
+    return what == SSLUA_WAIT_READ ? IO_WANTREAD : IO_WANTWRITE;
+  c->sys_errno = rc;
+  return IO_SYSTEM;
+}
+
+static int tls_failure(sslua_conn *c)
+{
+  unsigned long code = ERR_peek_error();
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
+      ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+    ERR_clear_error();
+    return SSLUA_IO_EOF;
+  }
+  sslua_err_reason(c->error, sizeof(c->error), "Unknown SSL error");
+  return IO_TLS;
+}
+
+static int system_failure(sslua_conn *c, int saved_errno)
+{
+  if (ERR_peek_error() != 0)
+    return tls_failure(c);
+  switch (saved_errno) {
+  case 0:
+    return SSLUA_IO_EOF;          /* EOF without close_notify */
+  case ECONNRESET:
+  case ECONNABORTED:
+  case EPIPE:
+    return SSLUA_IO_CLOSED;       /* LuaSocket's mapping */
+  default:
+    c->sys_errno = saved_errno;
+    return IO_SYSTEM;
+  }
+}
+
+/* Classifies the result of one OpenSSL call, waiting when it asks to. */
+static int step(sslua_conn *c, int ret, int saved_errno)
+{
+  switch (SSL_get_error(c->ssl, ret)) {
+  case SSL_ERROR_NONE:        return SSLUA_IO_DONE;
+  case SSL_ERROR_ZERO_RETURN: return SSLUA_IO_CLOSED;
+  case SSL_ERROR_WANT_READ:   return wait_for(c, SSLUA_WAIT_READ);
+  case SSL_ERROR_WANT_WRITE:  return wait_for(c, SSLUA_WAIT_WRITE);
+  case SSL_ERROR_SYSCALL:     return system_failure(c, saved_errno);
+  case SSL_ERROR_SSL:         return tls_failure(c);
+  default:
+    snprintf(c->error, sizeof(c->error), "Unknown SSL error");
+    return IO_TLS;
+  }
+}
+
+/* Errors after which OpenSSL must not be called again on this SSL. */
+static int is_fatal(int err)
+{
+  return err == IO_TLS || err == IO_SYSTEM || err == SSLUA_IO_EOF ||
+         err == SSLUA_IO_CLOSED;
+}
+
+static const char *io_error(void *ctx, int err)
+{
+  sslua_conn *c = (sslua_conn *)ctx;
+  switch (err) {
+  case SSLUA_IO_DONE:   return NULL;
+  case SSLUA_IO_CLOSED: return "closed";
+  case SSLUA_IO_EOF:    return "unexpected eof while reading";
+  case IO_WANTREAD:     return "wantread";
+  case IO_WANTWRITE:    return "wantwrite";
+  case IO_SYSTEM:       return strerror(c->sys_errno);
+  default:              return c->error;
+  }
+}
+
+static int io_recv(void *ctx, char *dst, size_t len, size_t *got)
+{
+  sslua_conn *c = (sslua_conn *)ctx;
+  int ret, err, saved;
+
+  *got = 0;
+  if (c->state != SSLUA_CONN_CONNECTED)
+    return SSLUA_IO_CLOSED;
+  if (c->fatal)
+    return c->fatal == SSLUA_IO_EOF ? SSLUA_IO_CLOSED : c->fatal;
+  if (len > INT_MAX)
+    len = INT_MAX;
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_read(c->ssl, dst, (int)len);
+    saved = errno;
+    err = step(c, ret, saved);
+  } while (err == IO_RETRY);
+  if (err == SSLUA_IO_DONE)
+    *got = (size_t)ret;
+  else if (is_fatal(err))
+    c->fatal = err;
+  return err;
+}
+
+static int io_send(void *ctx, const char *src, size_t len, size_t *sent)
+{
+  sslua_conn *c = (sslua_conn *)ctx;
+  int ret, err, saved;
+
+  *sent = 0;
+  if (c->state != SSLUA_CONN_CONNECTED)
+    return SSLUA_IO_CLOSED;
+  if (c->fatal)
+    return c->fatal == SSLUA_IO_EOF ? SSLUA_IO_CLOSED : c->fatal;
+  if (len > INT_MAX)
+    len = INT_MAX;
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_write(c->ssl, src, (int)len);
+    saved = errno;
+    err = step(c, ret, saved);
+  } while (err == IO_RETRY);
+  if (err == SSLUA_IO_DONE)
+    *sent = (size_t)ret;
+  else if (is_fatal(err))
+    c->fatal = err;
+  return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* lifetime                                                            */
+
+/* Sends close_notify once, without waiting: close() must never hang. */
+static void release(sslua_conn *c)
+{
+  if (c->ssl != NULL) {
+    if (c->state == SSLUA_CONN_CONNECTED && !c->fatal && c->fd >= 0) {
+      ERR_clear_error();
+      (void)SSL_shutdown(c->ssl);
+    }
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    ERR_clear_error();
+  }
+  if (c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+  sslua_buffer_free(&c->buf);
+  c->state = SSLUA_CONN_CLOSED;
+}
+
+/* core.create(ctx) -> connection | nil, message */
+static int core_create(lua_State *L)
+{
+  static const sslua_io io = { NULL, io_recv, io_send, io_error };
+  sslua_context *ctx = sslua_context_test(L, 1);
+  sslua_conn *c;
+  sslua_io conn_io = io;
+
+  if (ctx == NULL)
+    return sslua_fail(L, "invalid context (%s)", luaL_tolstring(L, 1, NULL));
+  if (ctx->ctx == NULL)
+    return sslua_fail(L, "closed");
+  if (ctx->mode == SSLUA_MODE_UNSET)
+    return sslua_fail(L, "invalid mode");
+  c = (sslua_conn *)lua_newuserdata(L, sizeof(*c));
+  memset(c, 0, sizeof(*c));
+  c->fd = -1;
+  c->state = SSLUA_CONN_CLOSED;   /* until fully built, so __gc is safe */
+  luaL_setmetatable(L, SSLUA_CONNECTION_META);
+  ERR_clear_error();
+  if ((c->ssl = SSL_new(ctx->ctx)) == NULL)
+    return sslua_fail(L, "error creating SSL object (%s)",
+                      sslua_err_reason(c->error, sizeof(c->error), "out of memory"));
+  if (ctx->mode == SSLUA_MODE_SERVER)
+    SSL_set_accept_state(c->ssl);
+  else
+    SSL_set_connect_state(c->ssl);
+  conn_io.ctx = c;
+  sslua_buffer_init(&c->buf, &conn_io);
+  sslua_timeout_init(&c->tm);
+  c->state = SSLUA_CONN_NEW;
+  /* The user value keeps the context (and later SNI maps) alive. */
+  lua_newtable(L);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "context");
+  lua_setuservalue(L, -2);
+  return 1;
+}
+
+/* core.setfd(conn, fd) -> true | nil, message */
+static int core_setfd(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  lua_Number n = luaL_checknumber(L, 2);
+  int fd = (n >= 0 && n <= INT_MAX) ? (int)n : -1;
+  int flags;
+
+  if (c->state != SSLUA_CONN_NEW || c->fd >= 0)
+    return sslua_fail(L, "descriptor already set");
+  if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0)
+    return sslua_fail(L, "closed");
+  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || SSL_set_fd(c->ssl, fd) != 1) {
+    ERR_clear_error();
+    return sslua_fail(L, "%s", strerror(errno ? errno : EBADF));
+  }
+  c->fd = fd;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int conn_close(lua_State *L)
+{
+  release(sslua_conn_check(L, 1));
+  lua_pushnumber(L, 1);
+  return 1;
+}
+
+static int conn_gc(lua_State *L)
+{
+  release(sslua_conn_check(L, 1));
+  return 0;
+}
+
+static int conn_tostring(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  lua_pushfstring(L, "SSL connection: %p%s", (void *)c,
+                  c->state == SSLUA_CONN_CLOSED ? " (closed)" : "");
+  return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* handshake and I/O methods                                           */
+
+static int conn_dohandshake(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  int ret, err, saved;
+
+  switch (c->state) {
+  case SSLUA_CONN_CONNECTED:
+    lua_pushboolean(L, 1);
+    return 1;
+  case SSLUA_CONN_FAILED:
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, c->error);
+    return 2;
+  case SSLUA_CONN_CLOSED:
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "closed");
+    return 2;
+  default:
+    break;
+  }
+  if (c->fd < 0) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "closed");
+    return 2;
+  }
+  sslua_timeout_markstart(&c->tm);
+  do {
+    ERR_clear_error();
+    errno = 0;
+    ret = SSL_do_handshake(c->ssl);
+    saved = errno;
+    err = step(c, ret, saved);
+  } while (err == IO_RETRY);
+  if (err == SSLUA_IO_DONE) {
+    c->state = SSLUA_CONN_CONNECTED;
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  lua_pushboolean(L, 0);
+  lua_pushstring(L, io_error(c, err));
+  if (is_fatal(err)) {
+    /* Remember the reason: a retry reports it again instead of "done". */
+    snprintf(c->error, sizeof(c->error), "%s", lua_tostring(L, -1));
+    c->state = SSLUA_CONN_FAILED;
+  }
+  return 2;
+}
+
+static int conn_receive(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_timeout_markstart(&c->tm);
+  return sslua_buffer_receive(L, &c->buf);
+}
+
+static int conn_send(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_timeout_markstart(&c->tm);
+  return sslua_buffer_send(L, &c->buf);
+}
+
+static int conn_settimeout(lua_State *L)
+{
+  return sslua_timeout_set(L, &sslua_conn_check(L, 1)->tm, 2);
+}
+
+static int conn_gettimeout(lua_State *L)
+{
+  return sslua_timeout_push(L, &sslua_conn_check(L, 1)->tm);
+}
+
+static int conn_getfd(lua_State *L)
+{
+  lua_pushnumber(L, sslua_conn_check(L, 1)->fd);
+  return 1;
+}
+
+static int conn_dirty(lua_State *L)
+{
+  sslua_conn *c = sslua_conn_check(L, 1);
+  int dirty = c->state == SSLUA_CONN_CONNECTED &&
+              (!sslua_buffer_isempty(&c->buf) || SSL_pending(c->ssl) > 0);
+  lua_pushboolean(L, dirty);
+  return 1;
+}
+
+static int conn_want(lua_State *L)
+{
+  static const struct { int code; const char *name; } wants[] = {
+    { SSL_NOTHING,            "nothing" },
+    { SSL_READING,            "read" },
+    { SSL_WRITING,            "write" },
+    { SSL_X509_LOOKUP,        "x509lookup" },
+    { SSL_ASYNC_PAUSED,       "asyncpaused" },
+    { SSL_ASYNC_NO_JOBS,      "asyncnojobs" },
+    { SSL_CLIENT_HELLO_CB,    "clienthellocb" },
+    { 0, NULL }
+  };
+  sslua_conn *c = sslua_conn_check(L, 1);
+  int code = c->ssl ? SSL_want(c->ssl) : SSL_NOTHING;
+  int i;
+  for (i = 0; wants[i].name != NULL; i++) {
+    if (wants[i].code == code) {
+      lua_pushstring(L, wants[i].name);
+      return 1;
+    }
+  }
+  lua_pushliteral(L, "nothing");
+  return 1;
+}
+
+static int conn_getstats(lua_State *L)
+{
+  return sslua_buffer_getstats(L, &sslua_conn_check(L, 1)->buf);
+}
+
+static int conn_setstats(lua_State *L)
+{
+  return sslua_buffer_setstats(L, &sslua_conn_check(L, 1)->buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* module                                                              */
+
+/* core.setmethod(name, fn): adds a method to every connection. */
+static int core_setmethod(lua_State *L)
+{
+  luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_getmetatable(L, SSLUA_CONNECTION_META);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_settable(L, -3);
+  return 0;
+}
+
+static int core_copyright(lua_State *L)
+{
+  lua_pushliteral(L, "sslua - LuaSec-compatible TLS for Lua, over OpenSSL 3");
+  return 1;
+}
+
+static const luaL_Reg conn_meta[] = {
+  { "__gc",       conn_gc },
+  { "__close",    conn_gc },
+  { "__tostring", conn_tostring },
+  { NULL, NULL }
+};
+
+static const luaL_Reg conn_methods[] = {
+  { "close",       conn_close },
+  { "dirty",       conn_dirty },
+  { "dohandshake", conn_dohandshake },
+  { "getfd",       conn_getfd },
+  { "getstats",    conn_getstats },
+  { "gettimeout",  conn_gettimeout },
+  { "receive",     conn_receive },
+  { "send",        conn_send },
+  { "setstats",    conn_setstats },
+  { "settimeout",  conn_settimeout },
+  { "want",        conn_want },
+  { NULL, NULL }
+};
+
+static const luaL_Reg core_functions[] = {
+  { "create",    core_create },
+  { "setfd",     core_setfd },
+  { "setmethod", core_setmethod },
+  { "copyright", core_copyright },
+  { NULL, NULL }
+};
+
+int luaopen_ssl_core(lua_State *L)
+{
+  /* Writing to a socket the peer reset must be an error, not a signal.
+   * LuaSocket does the same; honour a handler the program installed. */
+  struct sigaction old;
+  if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
+  OPENSSL_init_ssl(0, NULL);
+  sslua_newclass(L, SSLUA_CONNECTION_META, conn_methods, conn_meta);
+  luaL_newlib(L, core_functions);
+  lua_pushinteger(L, -1);
+  lua_setfield(L, -2, "SOCKET_INVALID");
+  return 1;
+}

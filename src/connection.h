@@ -1,0 +1,38 @@
+/*
+ * connection.h - the SSL:Connection object: one SSL over a socket
+ * descriptor taken from LuaSocket, with LuaSocket's buffer and timeouts.
+ */
+#ifndef SSLUA_CONNECTION_H
+#define SSLUA_CONNECTION_H
+
+#include <openssl/ssl.h>
+#include "compat.h"
+#include "buffer.h"
+#include "timeout.h"
+
+#define SSLUA_CONNECTION_META "SSL:Connection"
+
+typedef enum {
+  SSLUA_CONN_NEW,        /* created; handshake not finished */
+  SSLUA_CONN_CONNECTED,  /* handshake done */
+  SSLUA_CONN_FAILED,     /* handshake failed for good: the error sticks */
+  SSLUA_CONN_CLOSED      /* close() called: descriptor and SSL released */
+} sslua_conn_state;
+
+typedef struct {
+  SSL             *ssl;      /* NULL once closed */
+  int              fd;       /* -1 when none */
+  sslua_conn_state state;
+  int              fatal;    /* sticky I/O error code once the stream broke */
+  int              sys_errno;
+  sslua_timeout    tm;
+  sslua_buffer     buf;
+  char             error[256];   /* text of the last TLS error */
+} sslua_conn;
+
+/* The connection at idx or a Lua argument error. */
+sslua_conn *sslua_conn_check(lua_State *L, int idx);
+
+int luaopen_ssl_core(lua_State *L);
+
+#endif

@@ -1,0 +1,32 @@
+-- busted output handler: gtest-style progress on the console, a JUnit XML
+-- report (file name from -Xoutput), and a last line "N passed, N failed"
+-- that CI and humans read the same way.
+return function(options)
+  local busted = require 'busted'
+  -- gtest rejects handler arguments; only the JUnit handler takes one.
+  local console_options = {}
+  for k, v in pairs(options) do console_options[k] = v end
+  console_options.arguments = {}
+  local console = require('busted.outputHandlers.gtest')(console_options)
+  local junit = require('busted.outputHandlers.junit')(options)
+  local composite = {}
+
+  local function summary()
+    local failed = console.failuresCount + console.errorsCount
+    local line = ('%d passed, %d failed'):format(console.successesCount, failed)
+    if console.pendingsCount > 0 then
+      line = line .. (', %d skipped'):format(console.pendingsCount)
+    end
+    io.write('\n', line, '\n')
+    io.flush()
+    return nil, true
+  end
+
+  function composite:subscribe(opts)
+    console:subscribe(console_options)
+    junit:subscribe(opts)
+    busted.subscribe({ 'suite', 'end' }, summary)
+  end
+
+  return composite
+end

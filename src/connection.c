@@ -18,6 +18,7 @@
 #include "connection.h"
 #include "context.h"
 #include "error.h"
+#include "inspect.h"
 
 /* Error codes of this I/O layer (see buffer.h for the shared ones). */
 enum {
@@ -455,6 +456,10 @@ int luaopen_ssl_core(lua_State *L)
     signal(SIGPIPE, SIG_IGN);
   OPENSSL_init_ssl(0, NULL);
   sslua_newclass(L, SSLUA_CONNECTION_META, conn_methods, conn_meta);
+  luaL_getmetatable(L, SSLUA_CONNECTION_META);
+  lua_getfield(L, -1, "__index");
+  luaL_setfuncs(L, sslua_inspect_methods, 0);
+  lua_pop(L, 2);
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, -1);
   lua_setfield(L, -2, "SOCKET_INVALID");

@@ -63,10 +63,12 @@ static void push_info(lua_State *L, SSL *ssl)
 static int conn_info(lua_State *L)
 {
   sslua_conn *c = connected(L);
+  int field = !lua_isnoneornil(L, 2);
   if (c == NULL)
     return sslua_fail(L, "closed");
+  lua_settop(L, 2);
   push_info(L, c->ssl);
-  if (!lua_isnoneornil(L, 2)) {
+  if (field) {
     lua_pushvalue(L, 2);
     lua_gettable(L, -2);
   }

@@ -17,8 +17,10 @@
 #define luaL_testudata     sslua_compat_testudata
 #define luaL_setmetatable  sslua_compat_setmetatable
 #define lua_rawlen(L, i)   lua_objlen((L), (i))
+#ifndef luaL_newlib   /* LuaJIT 2.1 has these two */
 #define luaL_newlibtable(L, l) lua_createtable((L), 0, sizeof(l) / sizeof((l)[0]) - 1)
 #define luaL_newlib(L, l)  (luaL_newlibtable((L), (l)), luaL_setfuncs((L), (l), 0))
+#endif
 #define lua_isinteger(L, i) sslua_compat_isinteger((L), (i))
 #define luaL_tolstring     sslua_compat_tolstring
 #define lua_getuservalue(L, i) lua_getfenv((L), (i))

@@ -19,6 +19,7 @@
 #include "context.h"
 #include "error.h"
 #include "inspect.h"
+#include "socket.h"
 
 /* Error codes of this I/O layer (see buffer.h for the shared ones). */
 enum {
@@ -29,9 +30,21 @@ enum {
   IO_RETRY           /* internal: waited, call OpenSSL again */
 };
 
+static int conn_index = -1;   /* SSL ex_data slot -> sslua_conn */
+
+/* Every method that may run OpenSSL records its Lua state first, so that
+ * callbacks use the state of the current call (a coroutine's, say), never
+ * a stale one saved at creation. */
 sslua_conn *sslua_conn_check(lua_State *L, int idx)
 {
-  return (sslua_conn *)luaL_checkudata(L, idx, SSLUA_CONNECTION_META);
+  sslua_conn *c = (sslua_conn *)luaL_checkudata(L, idx, SSLUA_CONNECTION_META);
+  c->L = L;
+  return c;
+}
+
+sslua_conn *sslua_conn_from_ssl(const SSL *ssl)
+{
+  return (sslua_conn *)SSL_get_ex_data(ssl, conn_index);
 }
 
 /* ------------------------------------------------------------------ */
@@ -181,6 +194,11 @@ static void release(sslua_conn *c)
     c->ssl = NULL;
     ERR_clear_error();
   }
+  if (c->L != NULL) {
+    luaL_unref(c->L, LUA_REGISTRYINDEX, c->sni_ref);
+    luaL_unref(c->L, LUA_REGISTRYINDEX, c->verify_ref);
+  }
+  c->sni_ref = c->verify_ref = LUA_NOREF;
   if (c->fd >= 0) {
     close(c->fd);
     c->fd = -1;
@@ -205,6 +223,8 @@ static int core_create(lua_State *L)
     return sslua_fail(L, "invalid mode");
   c = (sslua_conn *)lua_newuserdata(L, sizeof(*c));
   memset(c, 0, sizeof(*c));
+  c->L = L;
+  c->sni_ref = c->verify_ref = LUA_NOREF;
   c->fd = -1;
   c->state = SSLUA_CONN_CLOSED;   /* until fully built, so __gc is safe */
   luaL_setmetatable(L, SSLUA_CONNECTION_META);
@@ -212,6 +232,7 @@ static int core_create(lua_State *L)
   if ((c->ssl = SSL_new(ctx->ctx)) == NULL)
     return sslua_fail(L, "error creating SSL object (%s)",
                       sslua_err_reason(c->error, sizeof(c->error), "out of memory"));
+  SSL_set_ex_data(c->ssl, conn_index, c);
   if (ctx->mode == SSLUA_MODE_SERVER)
     SSL_set_accept_state(c->ssl);
   else
@@ -439,6 +460,14 @@ static const luaL_Reg conn_methods[] = {
   { NULL, NULL }
 };
 
+/* Method sets of the features that act on a connection, each in its own
+ * file; all land in the one SSL:Connection method table. */
+static const luaL_Reg *const method_sets[] = {
+  sslua_inspect_methods,
+  sslua_socket_methods,
+  NULL
+};
+
 static const luaL_Reg core_functions[] = {
   { "create",    core_create },
   { "setfd",     core_setfd },
@@ -454,11 +483,15 @@ int luaopen_ssl_core(lua_State *L)
   struct sigaction old;
   if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
     signal(SIGPIPE, SIG_IGN);
+  int i;
   OPENSSL_init_ssl(0, NULL);
+  if (conn_index < 0)
+    conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
   sslua_newclass(L, SSLUA_CONNECTION_META, conn_methods, conn_meta);
   luaL_getmetatable(L, SSLUA_CONNECTION_META);
   lua_getfield(L, -1, "__index");
-  luaL_setfuncs(L, sslua_inspect_methods, 0);
+  for (i = 0; method_sets[i] != NULL; i++)
+    luaL_setfuncs(L, method_sets[i], 0);
   lua_pop(L, 2);
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, -1);

@@ -20,6 +20,7 @@ typedef enum {
 } sslua_conn_state;
 
 typedef struct {
+  lua_State       *L;        /* state of the call driving OpenSSL now, for callbacks */
   SSL             *ssl;      /* NULL once closed */
   int              fd;       /* -1 when none */
   sslua_conn_state state;
@@ -27,11 +28,16 @@ typedef struct {
   int              sys_errno;
   sslua_timeout    tm;
   sslua_buffer     buf;
+  int              sni_ref;      /* server SNI map {name = context}, LUA_NOREF if none */
+  int              sni_strict;
+  int              verify_ref;   /* per-depth verify errors (lsec_continue) */
   char             error[256];   /* text of the last TLS error */
 } sslua_conn;
 
 /* The connection at idx or a Lua argument error. */
 sslua_conn *sslua_conn_check(lua_State *L, int idx);
+/* The connection an SSL belongs to (for OpenSSL callbacks), or NULL. */
+sslua_conn *sslua_conn_from_ssl(const SSL *ssl);
 
 int luaopen_ssl_core(lua_State *L);
 

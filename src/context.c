@@ -16,8 +16,11 @@
 #include "context.h"
 #include "error.h"
 #include "options.h"
+#include "verify.h"
 
 #define REASON_LEN 256
+
+static int context_index = -1;   /* SSL_CTX ex_data slot -> sslua_context */
 
 /* ------------------------------------------------------------------ */
 /* object                                                              */
@@ -32,6 +35,24 @@ sslua_context *sslua_context_check(lua_State *L, int idx)
   sslua_context *c = sslua_context_test(L, idx);
   luaL_argcheck(L, c != NULL, idx, "invalid context");
   return c;
+}
+
+sslua_context *sslua_context_from_ssl_ctx(const SSL_CTX *ctx)
+{
+  return (sslua_context *)SSL_CTX_get_ex_data(ctx, context_index);
+}
+
+void sslua_context_setref(lua_State *L, sslua_context *c, int slot, int idx)
+{
+  luaL_unref(L, LUA_REGISTRYINDEX, c->refs[slot]);
+  lua_pushvalue(L, idx);
+  c->refs[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+int sslua_context_pushref(lua_State *L, const sslua_context *c, int slot)
+{
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->refs[slot]);
+  return lua_type(L, -1);
 }
 
 /* Context functions after close answer `false, "closed"` rather than crash. */
@@ -60,11 +81,14 @@ static int ctx_create(lua_State *L)
   const char *name = luaL_checkstring(L, 1);
   const sslua_protocol *proto = sslua_protocol_find(name);
   sslua_context *c;
+  int i;
 
   if (proto == NULL)
     return sslua_fail(L, "invalid protocol (%s)", name);
   c = (sslua_context *)lua_newuserdata(L, sizeof(*c));
   memset(c, 0, sizeof(*c));
+  for (i = 0; i < SSLUA_CTX_NREFS; i++)
+    c->refs[i] = LUA_NOREF;
   luaL_setmetatable(L, SSLUA_CONTEXT_META);
   sslua_err_clear();
   c->ctx = SSL_CTX_new(TLS_method());
@@ -73,6 +97,7 @@ static int ctx_create(lua_State *L)
     return sslua_fail(L, "error creating context (%s)",
                       sslua_err_reason(reason, sizeof(reason), "out of memory"));
   }
+  SSL_CTX_set_ex_data(c->ctx, context_index, c);
   SSL_CTX_set_min_proto_version(c->ctx, proto->min_version);
   SSL_CTX_set_max_proto_version(c->ctx, proto->max_version);
   /* Partial writes let send() report exactly what went out on a timeout. */
@@ -86,10 +111,21 @@ static int ctx_create(lua_State *L)
 static int ctx_gc(lua_State *L)
 {
   sslua_context *c = (sslua_context *)luaL_checkudata(L, 1, SSLUA_CONTEXT_META);
+  int i;
   if (c->ctx != NULL) {
-    SSL_CTX_free(c->ctx);   /* connections hold their own reference */
+    /* Connections hold their own SSL_CTX reference; their callbacks find
+     * no context from now on and fail cleanly instead of using freed data. */
+    SSL_CTX_set_ex_data(c->ctx, context_index, NULL);
+    SSL_CTX_free(c->ctx);
     c->ctx = NULL;
   }
+  for (i = 0; i < SSLUA_CTX_NREFS; i++) {
+    luaL_unref(L, LUA_REGISTRYINDEX, c->refs[i]);
+    c->refs[i] = LUA_NOREF;
+  }
+  OPENSSL_free(c->alpn);
+  c->alpn = NULL;
+  c->alpn_len = 0;
   return 0;
 }
 
@@ -370,6 +406,8 @@ static const luaL_Reg ctx_meta[] = {
   { NULL, NULL }
 };
 
+/* LuaSec's context objects have one method, setverifyext (verify.c, added
+ * in luaopen); the rest are functions of ssl.context taking the context. */
 static const luaL_Reg ctx_methods[] = {
   { NULL, NULL }
 };
@@ -389,9 +427,26 @@ static const luaL_Reg ctx_functions[] = {
   { NULL, NULL }
 };
 
+/* Function sets of the features that configure a context, each in its
+ * own file; all land in the one ssl.context table, as in LuaSec. */
+static const luaL_Reg *const function_sets[] = {
+  ctx_functions,
+  sslua_verify_context_functions,
+  NULL
+};
+
 int luaopen_ssl_context(lua_State *L)
 {
+  int i;
+  if (context_index < 0)
+    context_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
   sslua_newclass(L, SSLUA_CONTEXT_META, ctx_methods, ctx_meta);
-  luaL_newlib(L, ctx_functions);
+  luaL_getmetatable(L, SSLUA_CONTEXT_META);
+  lua_getfield(L, -1, "__index");
+  luaL_setfuncs(L, sslua_verify_context_functions, 0);
+  lua_pop(L, 2);
+  lua_newtable(L);
+  for (i = 0; function_sets[i] != NULL; i++)
+    luaL_setfuncs(L, function_sets[i], 0);
   return 1;
 }

@@ -16,16 +16,36 @@ typedef enum {
   SSLUA_MODE_SERVER
 } sslua_mode;
 
+/* Lua callbacks a context holds, as registry references. */
+enum {
+  SSLUA_REF_ALPN,       /* server ALPN selection function */
+  SSLUA_REF_PSK,        /* PSK client or server function */
+  SSLUA_REF_DHPARAM,    /* dhparam function */
+  SSLUA_REF_VERIFY,     /* verify callback */
+  SSLUA_CTX_NREFS
+};
+
 typedef struct {
-  SSL_CTX   *ctx;       /* NULL once closed */
-  sslua_mode mode;
-  int        verify;    /* SSL_VERIFY_* bits given to setverify */
+  SSL_CTX      *ctx;        /* NULL once closed */
+  sslua_mode    mode;
+  int           verify;     /* SSL_VERIFY_* bits given to setverify */
+  int           verifyext;  /* SSLUA_VERIFYEXT_* bits (verify.h) */
+  int           refs[SSLUA_CTX_NREFS];  /* LUA_NOREF when unset */
+  unsigned char *alpn;      /* server's ALPN list, wire format, owned */
+  size_t        alpn_len;
 } sslua_context;
 
 /* The live context at idx, or a Lua argument error ("invalid context"). */
 sslua_context *sslua_context_check(lua_State *L, int idx);
 /* The context at idx or NULL, without raising. */
 sslua_context *sslua_context_test(lua_State *L, int idx);
+/* The context an SSL_CTX belongs to; NULL once that context was closed. */
+sslua_context *sslua_context_from_ssl_ctx(const SSL_CTX *ctx);
+
+/* Stores the value at idx as callback `slot` (replacing any old one). */
+void sslua_context_setref(lua_State *L, sslua_context *c, int slot, int idx);
+/* Pushes callback `slot`, or nil; returns its Lua type. */
+int  sslua_context_pushref(lua_State *L, const sslua_context *c, int slot);
 
 int luaopen_ssl_context(lua_State *L);
 

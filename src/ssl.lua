@@ -145,8 +145,75 @@ local function set_depth(ctx, params)
   return apply(context.setdepth(ctx, params.depth))
 end
 
+local function set_dhparam(ctx, params)
+  local fn = params.dhparam
+  if fn == nil then return true end
+  if type(fn) ~= "function" then return nil, "invalid DH parameter type" end
+  return apply(context.setdhparam(ctx, fn))
+end
+
+-- curveslist wins over curve when both are given, as in LuaSec; curve also
+-- takes a colon list (LuaSec's own curve-negotiation sample needs it).
+local function set_curves(ctx, params)
+  local key = params.curveslist ~= nil and "curveslist" or "curve"
+  local value = params[key]
+  if value == nil then return true end
+  if type(value) ~= "string" then return bad_type(key, "string", value) end
+  local setter = key == "curveslist" and context.setcurveslist or context.setcurve
+  return apply(setter(ctx, value))
+end
+
+local function set_verifyext(ctx, params)
+  if params.verifyext == nil then return true end
+  local list, msg = name_list("verifyext", params.verifyext)
+  if not list then return nil, msg end
+  return apply(context.setverifyext(ctx, unpack(list)))
+end
+
+local function set_alpn(ctx, params)
+  local alpn = params.alpn
+  if alpn == nil then return true end
+  if type(alpn) == "function" then return apply(context.setalpncb(ctx, alpn)) end
+  if type(alpn) ~= "string" and type(alpn) ~= "table" then
+    return nil, "invalid ALPN parameter"
+  end
+  return apply(context.setalpn(ctx, alpn))
+end
+
+local function set_psk(ctx, params)
+  local psk = params.psk
+  if psk == nil then return true end
+  if params.mode == "client" then
+    if type(psk) ~= "function" then return nil, "invalid PSK configuration" end
+    return apply(context.setclientpskcb(ctx, psk))
+  end
+  if type(psk) == "table" then
+    if type(psk.callback) ~= "function" or (psk.hint ~= nil and type(psk.hint) ~= "string") then
+      return nil, "invalid PSK configuration"
+    end
+    if psk.hint then
+      local ok, msg = apply(context.setpskhint(ctx, psk.hint))
+      if not ok then return nil, msg end
+    end
+    psk = psk.callback
+  end
+  if type(psk) ~= "function" then return nil, "invalid PSK configuration" end
+  return apply(context.setserverpskcb(ctx, psk))
+end
+
+local function set_dane(ctx, params)
+  local dane = params.dane
+  if dane == nil or dane == false then return true end
+  if dane == true then return apply(context.setdane(ctx)) end
+  if type(dane) ~= "table" then return bad_type("dane", "boolean or table", dane) end
+  return apply(context.setdane(ctx, unpack(dane)))
+end
+
 -- The steps of newcontext, in LuaSec's order.
-local steps = { load_identities, set_locations, set_strings, set_lists, set_depth }
+local steps = {
+  load_identities, set_locations, set_strings, set_lists, set_depth,
+  set_dhparam, set_curves, set_verifyext, set_alpn, set_psk, set_dane,
+}
 
 function ssl.newcontext(params)
   if type(params) ~= "table" then return bad_type("context", "table", params) end

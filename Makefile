@@ -22,7 +22,7 @@ else
   LUA_DEBS  := lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev lua-socket
 endif
 
-BUILD     := build/$(LUA_VERSION)
+BUILD     ?= build/$(LUA_VERSION)
 LIBDIR    := $(BUILD)/lib
 SHAREDIR  := $(BUILD)/share
 OBJDIR    := $(BUILD)/obj
@@ -51,7 +51,7 @@ BUSTED  := $(LUA_BIN) /usr/bin/busted
 LUA_ENV := LUA_CPATH='$(LIBDIR)/?.so;;' \
            LUA_PATH='$(SHAREDIR)/?.lua;$(SHAREDIR)/?/init.lua;spec/?.lua;;'
 
-.PHONY: all build deps test-deps certs test spec demo install clean interop
+.PHONY: all build deps test-deps certs test spec demo install clean interop check
 
 all: build
 
@@ -88,6 +88,12 @@ test: build test-deps certs
 	  ./ci/run-specs $(BUSTED) spec
 
 spec: test
+
+# The CI gates, runnable locally: specs, every Lua, sanitizers, lint.
+check: test
+	./ci/matrix
+	./ci/sanitize
+	./ci/lint
 
 demo: build certs
 	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)

@@ -22,7 +22,7 @@ return function(options)
     return nil, true
   end
 
-  function composite:subscribe(opts)
+  function composite.subscribe(_, opts)
     console:subscribe(console_options)
     junit:subscribe(opts)
     busted.subscribe({ 'suite', 'end' }, summary)

@@ -38,6 +38,8 @@ int sslua_buffer_isempty(const sslua_buffer *buf)
 static int buffer_get(sslua_buffer *buf, const char **data, size_t *count)
 {
   int err = SSLUA_IO_DONE;
+  *data = buf->data;
+  *count = 0;
   if (sslua_buffer_isempty(buf)) {
     size_t got = 0;
     if (buf->data == NULL && (buf->data = (char *)malloc(SSLUA_BUFFER_SIZE)) == NULL)
@@ -183,6 +185,9 @@ static int recv_shortcut(lua_State *L, sslua_buffer *buf, int line, size_t wante
 
 enum { PATTERN_COUNT, PATTERN_LINE, PATTERN_ALL };
 
+/* Counts beyond what memory could ever hold are clamped, not wrapped. */
+#define SIZE_MAX_WANTED ((size_t)1 << 52)
+
 int sslua_buffer_receive(lua_State *L, sslua_buffer *buf)
 {
   size_t plen = 0, wanted = 0;
@@ -194,7 +199,7 @@ int sslua_buffer_receive(lua_State *L, sslua_buffer *buf)
     lua_Number n = lua_tonumber(L, 2);
     luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
     kind = PATTERN_COUNT;
-    wanted = (n >= (lua_Number)((size_t)-1 / 2)) ? (size_t)-1 / 2 : (size_t)n;
+    wanted = (n >= (lua_Number)SIZE_MAX_WANTED) ? SIZE_MAX_WANTED : (size_t)n;
   } else {
     const char *p = luaL_optstring(L, 2, "*l");
     if (p[0] == '*' && p[1] == 'l')

@@ -127,56 +127,59 @@ static const char *io_error(void *ctx, int err)
   }
 }
 
-static int io_recv(void *ctx, char *dst, size_t len, size_t *got)
-{
-  sslua_conn *c = (sslua_conn *)ctx;
-  int ret, err, saved;
+/* One OpenSSL call shape for reading, writing and handshaking. */
+typedef int (*ssl_call)(SSL *ssl, void *buf, int len);
 
-  *got = 0;
-  if (c->state != SSLUA_CONN_CONNECTED)
-    return SSLUA_IO_CLOSED;
-  if (c->fatal)
-    return c->fatal == SSLUA_IO_EOF ? SSLUA_IO_CLOSED : c->fatal;
+static int call_read(SSL *ssl, void *buf, int len)  { return SSL_read(ssl, buf, len); }
+static int call_write(SSL *ssl, void *buf, int len) { return SSL_write(ssl, buf, len); }
+static int call_handshake(SSL *ssl, void *buf, int len)
+{
+  (void)buf;
+  (void)len;
+  return SSL_do_handshake(ssl);
+}
+
+/* Repeats `call` until it completes, fails, or a wait times out. */
+static int drive(sslua_conn *c, ssl_call call, void *buf, size_t len, size_t *done)
+{
+  int ret, err;
   if (len > INT_MAX)
     len = INT_MAX;
   do {
     ERR_clear_error();
     errno = 0;
-    ret = SSL_read(c->ssl, dst, (int)len);
-    saved = errno;
-    err = step(c, ret, saved);
+    ret = call(c->ssl, buf, (int)len);
+    err = step(c, ret, errno);
   } while (err == IO_RETRY);
-  if (err == SSLUA_IO_DONE)
-    *got = (size_t)ret;
-  else if (is_fatal(err))
+  if (err == SSLUA_IO_DONE && done != NULL)
+    *done = (size_t)ret;
+  return err;
+}
+
+/* Reads or writes on a connected stream; a broken stream stays broken. */
+static int transfer(sslua_conn *c, ssl_call call, void *buf, size_t len, size_t *done)
+{
+  int err;
+  *done = 0;
+  if (c->state != SSLUA_CONN_CONNECTED)
+    return SSLUA_IO_CLOSED;
+  if (c->fatal)
+    return c->fatal == SSLUA_IO_EOF ? SSLUA_IO_CLOSED : c->fatal;
+  err = drive(c, call, buf, len, done);
+  if (is_fatal(err))
     c->fatal = err;
   return err;
 }
 
+static int io_recv(void *ctx, char *dst, size_t len, size_t *got)
+{
+  return transfer((sslua_conn *)ctx, call_read, dst, len, got);
+}
+
 static int io_send(void *ctx, const char *src, size_t len, size_t *sent)
 {
-  sslua_conn *c = (sslua_conn *)ctx;
-  int ret, err, saved;
-
-  *sent = 0;
-  if (c->state != SSLUA_CONN_CONNECTED)
-    return SSLUA_IO_CLOSED;
-  if (c->fatal)
-    return c->fatal == SSLUA_IO_EOF ? SSLUA_IO_CLOSED : c->fatal;
-  if (len > INT_MAX)
-    len = INT_MAX;
-  do {
-    ERR_clear_error();
-    errno = 0;
-    ret = SSL_write(c->ssl, src, (int)len);
-    saved = errno;
-    err = step(c, ret, saved);
-  } while (err == IO_RETRY);
-  if (err == SSLUA_IO_DONE)
-    *sent = (size_t)ret;
-  else if (is_fatal(err))
-    c->fatal = err;
-  return err;
+  /* SSL_write only reads the buffer; the cast serves the shared shape. */
+  return transfer((sslua_conn *)ctx, call_write, (void *)src, len, sent);
 }
 
 /* ------------------------------------------------------------------ */
@@ -297,7 +300,7 @@ static int conn_tostring(lua_State *L)
 static int conn_dohandshake(lua_State *L)
 {
   sslua_conn *c = sslua_conn_check(L, 1);
-  int ret, err, saved;
+  int err;
 
   switch (c->state) {
   case SSLUA_CONN_CONNECTED:
@@ -320,13 +323,7 @@ static int conn_dohandshake(lua_State *L)
     return 2;
   }
   sslua_timeout_markstart(&c->tm);
-  do {
-    ERR_clear_error();
-    errno = 0;
-    ret = SSL_do_handshake(c->ssl);
-    saved = errno;
-    err = step(c, ret, saved);
-  } while (err == IO_RETRY);
+  err = drive(c, call_handshake, NULL, 0, NULL);
   if (err == SSLUA_IO_DONE) {
     c->state = SSLUA_CONN_CONNECTED;
     lua_pushboolean(L, 1);

@@ -314,13 +314,14 @@ static int set_cipher_string(lua_State *L, cipher_setter set)
 {
   sslua_context *c = sslua_context_check(L, 1);
   const char *list = luaL_checkstring(L, 2);
-  char why[REASON_LEN];
 
   CHECK_OPEN(L, c);
   sslua_err_clear();
-  if (set(c->ctx, list) != 1)
+  if (set(c->ctx, list) != 1) {
+    char why[REASON_LEN];
     return fail_false(L, "error setting cipher list (%s)",
                       sslua_err_reason(why, sizeof(why), "no cipher match"));
+  }
   return ok_true(L);
 }
 

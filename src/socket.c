@@ -109,7 +109,7 @@ static int conn_getoption(lua_State *L)
 {
   sslua_conn *c = open_conn(L);
   const sock_option *o = find_option(L);
-  struct linger lg;
+  struct linger lg = { 0, 0 };
   int value = 0;
   socklen_t len = o->kind == OPT_LINGER ? sizeof(lg) : sizeof(value);
   void *dst = o->kind == OPT_LINGER ? (void *)&lg : (void *)&value;

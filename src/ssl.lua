@@ -237,8 +237,9 @@ end
 
 -- Takes over the socket's descriptor; the LuaSocket object is left closed.
 function ssl.wrap(sock, cfg)
-  local ctx, msg = cfg, nil
+  local ctx = cfg
   if type(cfg) == "table" then
+    local msg
     ctx, msg = ssl.newcontext(cfg)
     if not ctx then return nil, msg end
   end

@@ -1,0 +1,6 @@
+-- luacheck configuration for src/, spec/, examples/, interop/.
+std = "max"
+max_line_length = 120
+files["spec/"] = { std = "+busted" }
+-- Specs and helpers run under 5.1–5.4: they test for table.pack/unpack and
+-- math.type before use, which luacheck's max std already knows.

@@ -1,0 +1,19 @@
+# ci/common.sh - shared by the ci/ scripts: paths for a build of the module
+# and the busted command for a given Lua.
+# usage: . ci/common.sh; use_build DIR LUA_BINARY
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+# Points LUA_PATH/LUA_CPATH at build DIR and sets BUSTED for interpreter $2.
+use_build() {
+  export LUA_CPATH="$1/lib/?.so;;"
+  export LUA_PATH="$1/share/?.lua;$1/share/?/init.lua;;"
+  export SSLUA_LUA="$2"
+  BUSTED="$2 /usr/bin/busted"
+}
+
+# Prints "label: N passed, N failed" from a run-specs log (its last line).
+summary_of() {
+  tail -n 1 "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed' || echo "0 passed, 1 failed (no summary: see $1)"
+}

@@ -101,15 +101,17 @@ local function set_locations(ctx, params)
   return true
 end
 
--- String parameters handed to one setter each, in processing order.
+-- String parameters handed to one ssl.context setter each, in processing
+-- order. Setters are looked up by name at call time, so a wrapped or
+-- replaced ssl.context function is the one that runs.
 local string_setters = {
-  { "ciphers",      context.setcipher },
-  { "ciphersuites", context.setciphersuites },
+  { "ciphers",      "setcipher" },
+  { "ciphersuites", "setciphersuites" },
 }
 
 local function set_strings(ctx, params)
   for _, entry in ipairs(string_setters) do
-    local key, setter = entry[1], entry[2]
+    local key, setter = entry[1], context[entry[2]]
     local ok, msg = optional_string(params, key)
     if not ok then return nil, msg end
     if params[key] ~= nil then
@@ -122,13 +124,13 @@ end
 
 -- Name-list parameters: verify flags, then options.
 local list_setters = {
-  { "verify",  context.setverify },
-  { "options", context.setoptions },
+  { "verify",  "setverify" },
+  { "options", "setoptions" },
 }
 
 local function set_lists(ctx, params)
   for _, entry in ipairs(list_setters) do
-    local key, setter = entry[1], entry[2]
+    local key, setter = entry[1], context[entry[2]]
     if params[key] ~= nil then
       local list, msg = name_list(key, params[key])
       if not list then return nil, msg end

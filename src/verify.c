@@ -61,9 +61,12 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
  * lsec_ignore_purpose (the name says "ignore"; the effect is "server"). */
 static int server_purpose_cb(X509_STORE_CTX *store, void *arg)
 {
+  /* Through the parameters: X509_STORE_CTX_set_purpose() keeps a purpose
+   * that is already set, and OpenSSL set one for the role just before. */
+  X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(store);
   (void)arg;
-  X509_STORE_CTX_set_purpose(store, X509_PURPOSE_SSL_SERVER);
-  X509_STORE_CTX_set_trust(store, X509_TRUST_SSL_SERVER);
+  X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
+  X509_VERIFY_PARAM_set_trust(param, X509_TRUST_SSL_SERVER);
   return X509_verify_cert(store);
 }
 
@@ -81,8 +84,9 @@ static int ctx_setverifyext(lua_State *L)
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     const sslua_flag *f = name ? sslua_flag_find(verifyext_flags, name) : NULL;
     if (f == NULL) {
+      const char *shown = name ? name : luaL_tolstring(L, i, NULL);
       lua_pushboolean(L, 0);
-      lua_pushfstring(L, "invalid verify option (%s)", name ? name : luaL_tolstring(L, i, NULL));
+      lua_pushfstring(L, "invalid verify option (%s)", shown);
       return 2;
     }
     bits |= f->flag;
@@ -115,7 +119,7 @@ int sslua_verify_push_errors(lua_State *L, const sslua_conn *c)
       lua_rawgeti(L, -3, i);
       lua_rawseti(L, -2, i);
     }
-    lua_rawset(L, -5);               /* copy[depth] = list copy */
+    lua_rawset(L, -6);               /* copy[depth] = list copy */
     lua_pop(L, 1);                   /* the original list */
   }
   lua_pop(L, 1);                     /* the record */

@@ -1,0 +1,82 @@
+-- coverage: records, while the suite runs, which parts of the ssl API the
+-- specs actually exercise, so spec/z_coverage_gate_spec.lua (sorted last)
+-- can fail when something has no spec. Loaded by busted as its helper
+-- (.busted), before any spec file, in the same Lua state.
+--
+-- What is recorded: every newcontext key and the protocol, verify,
+-- verifyext and option names passed to it; every call of a module
+-- function (ssl, ssl.context, ssl.x509); every method call on context,
+-- connection and certificate objects.
+local M = package.loaded["spec.helpers.coverage"]
+if M then return M end
+M = { seen = {} }
+package.loaded["spec.helpers.coverage"] = M
+
+local function mark(kind, name)
+  local set = M.seen[kind]
+  if not set then set = {}; M.seen[kind] = set end
+  set[tostring(name)] = true
+end
+M.mark = mark
+
+local function names(value)
+  if type(value) == "string" then return { value } end
+  if type(value) == "table" then return value end
+  return {}
+end
+
+local function record_params(params)
+  if type(params) ~= "table" then return end
+  for key, value in pairs(params) do
+    mark("param", key)
+    if key == "protocol" and type(value) == "string" then mark("protocol", value) end
+    if key == "verify" then for _, n in ipairs(names(value)) do mark("verify", n) end end
+    if key == "verifyext" then for _, n in ipairs(names(value)) do mark("verifyext", n) end end
+    if key == "options" then for _, n in ipairs(names(value)) do mark("option", n) end end
+    if key == "certificates" and type(value) == "table" then
+      for _, entry in ipairs(value) do record_params(entry) end
+    end
+  end
+end
+
+-- Replaces each function of `t` with a recording wrapper (once).
+local function wrap_table(t, kind, before)
+  for name, fn in pairs(t) do
+    if type(fn) == "function" and not M.wrapped[fn] then
+      local wrapper = function(...)
+        mark(kind, name)
+        if before then before(name, ...) end
+        return fn(...)
+      end
+      M.wrapped[wrapper] = true
+      t[name] = wrapper
+    end
+  end
+end
+
+M.CLASSES = { context = "SSL:Context", connection = "SSL:Connection", certificate = "SSL:Certificate" }
+
+function M.install()
+  if M.installed then return end
+  M.installed, M.wrapped = true, {}
+  local ok, ssl = pcall(require, "ssl")
+  if not ok then return end   -- the suite itself will report why
+  wrap_table(ssl, "function", function(name, a, b)
+    if name == "newcontext" then record_params(a) end
+    if name == "wrap" then record_params(b) end
+  end)
+  for _, mod in ipairs { "ssl.context", "ssl.x509" } do
+    local okm, t = pcall(require, mod)
+    if okm and type(t) == "table" then wrap_table(t, mod) end
+  end
+  local registry = debug.getregistry()
+  for kind, tname in pairs(M.CLASSES) do
+    local meta = registry[tname]
+    if type(meta) == "table" and type(meta.__index) == "table" then
+      wrap_table(meta.__index, kind)
+    end
+  end
+end
+
+M.install()
+return M

@@ -47,15 +47,16 @@ static int buffer_get(sslua_buffer *buf, const char **data, size_t *count)
     err = buf->io.recv(buf->io.ctx, buf->data, SSLUA_BUFFER_SIZE, &got);
     buf->first = 0;
     buf->last = (err == SSLUA_IO_DONE) ? got : 0;
-    buf->received += (double)buf->last;
   }
   *data = buf->data + buf->first;
   *count = buf->last - buf->first;
   return err;
 }
 
+/* Bytes count as received when the caller takes them, as in LuaSocket. */
 static void buffer_skip(sslua_buffer *buf, size_t count)
 {
+  buf->received += (long)count;
   buf->first += count;
   if (sslua_buffer_isempty(buf))
     buf->first = buf->last = 0;
@@ -79,7 +80,7 @@ static int recv_direct(sslua_buffer *buf, luaL_Buffer *b, size_t want, size_t *g
   if (err != SSLUA_IO_DONE)
     *got = 0;
   luaL_addsize(b, *got);
-  buf->received += (double)*got;
+  buf->received += (long)*got;
   return err;
   }
 }
@@ -270,7 +271,7 @@ int sslua_buffer_send(lua_State *L, sslua_buffer *buf)
     if (err != SSLUA_IO_DONE)
       break;
   }
-  buf->sent += (double)sent;
+  buf->sent += (long)sent;
   if (err != SSLUA_IO_DONE) {
     lua_pushnil(L);
     lua_pushstring(L, buf->io.error(buf->io.ctx, err));
@@ -285,16 +286,17 @@ int sslua_buffer_send(lua_State *L, sslua_buffer *buf)
 
 int sslua_buffer_getstats(lua_State *L, sslua_buffer *buf)
 {
-  lua_pushnumber(L, buf->received);
-  lua_pushnumber(L, buf->sent);
+  lua_pushnumber(L, (lua_Number)buf->received);
+  lua_pushnumber(L, (lua_Number)buf->sent);
   lua_pushnumber(L, sslua_gettime() - buf->birthday);
   return 3;
 }
 
 int sslua_buffer_setstats(lua_State *L, sslua_buffer *buf)
 {
-  buf->received = luaL_optnumber(L, 2, buf->received);
-  buf->sent = luaL_optnumber(L, 3, buf->sent);
+  /* Whole numbers, as LuaSocket keeps them; out-of-range values clamp. */
+  buf->received = (long)clamp_index(luaL_optnumber(L, 2, (lua_Number)buf->received), 0);
+  buf->sent = (long)clamp_index(luaL_optnumber(L, 3, (lua_Number)buf->sent), 0);
   if (lua_isnumber(L, 4))
     buf->birthday = sslua_gettime() - lua_tonumber(L, 4);
   lua_pushnumber(L, 1);

@@ -37,7 +37,7 @@ typedef struct {
   char    *data;          /* NULL until needed */
   size_t   first, last;   /* unread bytes are data[first..last) */
   double   birthday;
-  double   received, sent;
+  long     received, sent;   /* bytes handed to / taken from the caller */
 } sslua_buffer;
 
 void sslua_buffer_init(sslua_buffer *buf, const sslua_io *io);

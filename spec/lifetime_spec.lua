@@ -123,6 +123,15 @@ local contract = {
   getoption   = on_descriptor(is(false)),
   setoption   = on_descriptor(is(1)),
   shutdown    = on_descriptor(is(1)),
+  -- SNI and ALPN: nothing negotiated in a verify-none pair without ALPN
+  getalpn     = { fresh = is(nil), connected = is(nil), failed = is(nil), closed = is(nil) },
+  getsniname  = { fresh = is(nil), connected = is(nil), failed = is(nil), closed = is(nil) },
+  sni         = { fresh = is(true), connected = CLOSED, failed = CLOSED, closed = CLOSED },
+  -- DANE on a context without dane=true
+  setdane = { fresh = is(false, "context not dane enabled"), connected = is(false, "handshake already started"),
+              failed = is(false, "handshake already started"), closed = is(false, "closed") },
+  settlsa = { fresh = is(false, "dane not enabled"), connected = is(false, "handshake already started"),
+              failed = is(false, "handshake already started"), closed = is(false, "closed") },
 }
 
 -- Arguments for the methods that need them.
@@ -130,6 +139,8 @@ local ARGS = {
   send = { "x" }, settimeout = { nil }, setstats = { 0, 0, 0 },
   exportkeyingmaterial = { "EXPORTER-sslua-test", 32 },
   getoption = { "keepalive" }, setoption = { "tcp-nodelay", true },
+  sni = { "example.com" },
+  setdane = { "localhost" }, settlsa = { 3, 1, 1, ("\0"):rep(32) },
 }
 
 describe("connection methods in every state", function()
@@ -170,6 +181,28 @@ describe("connection methods in every state", function()
     for _ = 1, 3 do
       assert.same({ false, FAILED_MSG }, { conn:dohandshake() })
     end
+  end)
+
+  it("survives a callback that closes its own connection mid-handshake", function()
+    local server
+    local params = { mode = "server", protocol = "any", key = C "server-rsa.key",
+                     certificate = C "server-rsa-chain.pem",
+                     alpn = function() server:close(); return "h2" end }
+    local client
+    server, client = pair.wrap(params, { mode = "client", protocol = "any", alpn = { "h2" } })
+    finally(function() server:close(); client:close() end)
+    local sres, cres = pair.handshake(server, client)
+    assert.same({ ok = false, err = "closed" }, sres)
+    -- The server's flight may already be out (TLS 1.3 sends it in one go),
+    -- so the client may finish; either way it then finds the stream gone.
+    if cres.ok then
+      client:settimeout(2)
+      local data, err = client:receive()
+      assert.is_nil(data)
+      assert.is_true(err == "closed" or err == "unexpected eof while reading", err)
+    end
+    assert.matches("^SSL connection: 0x%x+ %(closed%)$", tostring(server))
+    assert.same({ nil, "closed", "" }, { server:receive() })
   end)
 
   it("survives close called repeatedly and a receive after each", function()

@@ -37,4 +37,22 @@ describe("require 'ssl'", function()
     assert.is_true(ssl.config.curves["P-256"])
     assert.is_true(ssl.config.curves.X25519)
   end)
+
+  it("ssl.config.curves lists exactly names the curve parameter accepts", function()
+    local n = 0
+    for name, v in pairs(ssl.config.curves) do
+      assert.is_true(v)
+      local ctx, err = ssl.newcontext { mode = "client", curve = name }
+      assert.is_nil(err, name)
+      assert.is_userdata(ctx)
+      n = n + 1
+    end
+    assert.is_true(n >= 10)
+    assert.is_nil(ssl.config.curves.secp112r1)   -- built in, but no TLS group
+  end)
+
+  it("ssl.config.capabilities has LuaSec's shape", function()
+    assert.same({ alpn = true, curves_list = true, ecdh_auto = true, psk = true,
+                  dane = { no_ee_namechecks = true } }, ssl.config.capabilities)
+  end)
 end)

@@ -94,3 +94,35 @@ int sslua_fail(lua_State *L, const char *fmt, ...)
   va_end(ap);
   return 2;
 }
+
+int sslua_fail_false(lua_State *L, const char *fmt, ...)
+{
+  va_list ap;
+  lua_pushboolean(L, 0);
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return 2;
+}
+
+int sslua_ok(lua_State *L)
+{
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int sslua_run_protected(lua_State *L, lua_CFunction fn, void *ud)
+{
+  int top = lua_gettop(L), status;
+  if (!lua_checkstack(L, 3))
+    return 0;
+#if LUA_VERSION_NUM == 501
+  status = lua_cpcall(L, fn, ud);
+#else
+  lua_pushcfunction(L, fn);
+  lua_pushlightuserdata(L, ud);
+  status = lua_pcall(L, 1, 0, 0);
+#endif
+  lua_settop(L, top);
+  return status == 0;
+}

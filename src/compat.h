@@ -48,5 +48,14 @@ void sslua_newclass(lua_State *L, const char *tname,
 
 /* Pushes `nil, message` and returns 2: the module's failure convention. */
 int sslua_fail(lua_State *L, const char *fmt, ...);
+/* Pushes `false, message` and returns 2: LuaSec's convention for setters. */
+int sslua_fail_false(lua_State *L, const char *fmt, ...);
+/* Pushes `true` and returns 1. */
+int sslua_ok(lua_State *L);
+
+/* Runs fn(ud) protected on L and leaves L's stack as it was: how OpenSSL
+ * callbacks run Lua code, so no Lua error can unwind through OpenSSL.
+ * Returns 1 when fn returned normally. */
+int sslua_run_protected(lua_State *L, lua_CFunction fn, void *ud);
 
 #endif

@@ -5,6 +5,7 @@
  * `option_effects` says, per name, whether this OpenSSL acts on it.
  */
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 
@@ -50,30 +51,60 @@ static void push_verify(lua_State *L)
   lua_setfield(L, -2, "verify");
 }
 
-/* Every named curve OpenSSL has built in, plus the aliases LuaSec lists. */
+/* The groups `curve`/`curveslist` accept: every built-in curve name and
+ * the aliases LuaSec lists, kept only if a scratch context takes it as a
+ * TLS group (LuaSec listed curves such as secp112r1 that it then refused),
+ * plus the finite-field groups. */
+static void add_if_group(lua_State *L, SSL_CTX *scratch, const char *name)
+{
+  if (SSL_CTX_set1_groups_list(scratch, name) == 1) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, name);
+  }
+}
+
 static void push_curves(lua_State *L)
 {
-  static const char *const aliases[] = { "P-256", "P-384", "P-521", "X25519", "X448", NULL };
+  static const char *const extra[] = {
+    "P-256", "P-384", "P-521", "X25519", "X448",
+    "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192", NULL
+  };
+  SSL_CTX *scratch = SSL_CTX_new(TLS_method());
   size_t i, n = EC_get_builtin_curves(NULL, 0);
   EC_builtin_curve *curves = n ? OPENSSL_malloc(n * sizeof(*curves)) : NULL;
 
   lua_newtable(L);
-  if (curves != NULL) {
+  if (scratch != NULL && curves != NULL) {
     n = EC_get_builtin_curves(curves, n);
     for (i = 0; i < n; i++) {
       const char *sn = OBJ_nid2sn(curves[i].nid);
-      if (sn != NULL) {
-        lua_pushboolean(L, 1);
-        lua_setfield(L, -2, sn);
-      }
+      if (sn != NULL)
+        add_if_group(L, scratch, sn);
     }
-    OPENSSL_free(curves);
   }
-  for (i = 0; aliases[i] != NULL; i++) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, aliases[i]);
-  }
+  for (i = 0; scratch != NULL && extra[i] != NULL; i++)
+    add_if_group(L, scratch, extra[i]);
+  OPENSSL_free(curves);
+  SSL_CTX_free(scratch);
+  ERR_clear_error();
   lua_setfield(L, -2, "curves");
+}
+
+/* LuaSec's capability flags, all present on OpenSSL 3. */
+static void push_capabilities(lua_State *L)
+{
+  static const char *const flags[] = { "alpn", "curves_list", "ecdh_auto", "psk", NULL };
+  int i;
+  lua_newtable(L);
+  for (i = 0; flags[i] != NULL; i++) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, flags[i]);
+  }
+  lua_newtable(L);   /* dane: the flags setdane accepts */
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "no_ee_namechecks");
+  lua_setfield(L, -2, "dane");
+  lua_setfield(L, -2, "capabilities");
 }
 
 int luaopen_ssl_config(lua_State *L)
@@ -87,8 +118,7 @@ int luaopen_ssl_config(lua_State *L)
   lua_pushboolean(L, 1);
   lua_setfield(L, -2, "ec");
   lua_setfield(L, -2, "algorithms");
-  lua_newtable(L);
-  lua_setfield(L, -2, "capabilities");
+  push_capabilities(L);
   lua_pushstring(L, OpenSSL_version(OPENSSL_VERSION));
   lua_setfield(L, -2, "openssl");
   return 1;

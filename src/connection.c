@@ -15,10 +15,13 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "alpn.h"
 #include "connection.h"
 #include "context.h"
+#include "dane.h"
 #include "error.h"
 #include "inspect.h"
+#include "sni.h"
 #include "socket.h"
 
 /* Error codes of this I/O layer (see buffer.h for the shared ones). */
@@ -139,18 +142,29 @@ static int call_handshake(SSL *ssl, void *buf, int len)
   return SSL_do_handshake(ssl);
 }
 
-/* Repeats `call` until it completes, fails, or a wait times out. */
+static void release(sslua_conn *c);
+
+/* Repeats `call` until it completes, fails, or a wait times out. A Lua
+ * callback run by OpenSSL may close this very connection: the SSL is
+ * then freed here, after OpenSSL has returned, never under its feet. */
 static int drive(sslua_conn *c, ssl_call call, void *buf, size_t len, size_t *done)
 {
   int ret, err;
   if (len > INT_MAX)
     len = INT_MAX;
+  c->busy = 1;
   do {
     ERR_clear_error();
     errno = 0;
     ret = call(c->ssl, buf, (int)len);
     err = step(c, ret, errno);
-  } while (err == IO_RETRY);
+  } while (err == IO_RETRY && !c->close_pending);
+  c->busy = 0;
+  if (c->close_pending) {
+    c->fatal = SSLUA_IO_CLOSED;   /* no close_notify from a broken call */
+    release(c);
+    return SSLUA_IO_CLOSED;
+  }
   if (err == SSLUA_IO_DONE && done != NULL)
     *done = (size_t)ret;
   return err;
@@ -188,6 +202,11 @@ static int io_send(void *ctx, const char *src, size_t len, size_t *sent)
 /* Sends close_notify once, without waiting: close() must never hang. */
 static void release(sslua_conn *c)
 {
+  if (c->busy) {
+    c->close_pending = 1;
+    return;
+  }
+  c->close_pending = 0;
   if (c->ssl != NULL) {
     if (c->state == SSLUA_CONN_CONNECTED && !c->fatal && c->fd >= 0) {
       ERR_clear_error();
@@ -324,6 +343,11 @@ static int conn_dohandshake(lua_State *L)
   }
   sslua_timeout_markstart(&c->tm);
   err = drive(c, call_handshake, NULL, 0, NULL);
+  if (c->state == SSLUA_CONN_CLOSED) {   /* a callback closed it */
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "closed");
+    return 2;
+  }
   if (err == SSLUA_IO_DONE) {
     c->state = SSLUA_CONN_CONNECTED;
     lua_pushboolean(L, 1);
@@ -462,6 +486,9 @@ static const luaL_Reg conn_methods[] = {
 static const luaL_Reg *const method_sets[] = {
   sslua_inspect_methods,
   sslua_socket_methods,
+  sslua_alpn_methods,
+  sslua_sni_methods,
+  sslua_dane_methods,
   NULL
 };
 

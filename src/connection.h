@@ -25,6 +25,8 @@ typedef struct {
   int              fd;       /* -1 when none */
   sslua_conn_state state;
   int              fatal;    /* sticky I/O error code once the stream broke */
+  int              busy;     /* inside an OpenSSL call (callbacks may run) */
+  int              close_pending;  /* close() asked for by such a callback */
   int              sys_errno;
   sslua_timeout    tm;
   sslua_buffer     buf;

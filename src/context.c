@@ -13,9 +13,13 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "alpn.h"
 #include "context.h"
+#include "dane.h"
 #include "error.h"
+#include "groups.h"
 #include "options.h"
+#include "psk.h"
 #include "verify.h"
 
 #define REASON_LEN 256
@@ -57,23 +61,7 @@ int sslua_context_pushref(lua_State *L, const sslua_context *c, int slot)
 
 /* Context functions after close answer `false, "closed"` rather than crash. */
 #define CHECK_OPEN(L, c) \
-  do { if ((c)->ctx == NULL) return fail_false((L), "closed"); } while (0)
-
-static int fail_false(lua_State *L, const char *fmt, ...)
-{
-  va_list ap;
-  lua_pushboolean(L, 0);
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  return 2;
-}
-
-static int ok_true(lua_State *L)
-{
-  lua_pushboolean(L, 1);
-  return 1;
-}
+  do { if ((c)->ctx == NULL) return sslua_fail_false((L), "closed"); } while (0)
 
 /* context.create(protocol) -> context | nil, "invalid protocol (X)" */
 static int ctx_create(lua_State *L)
@@ -150,10 +138,10 @@ static int ctx_setmode(lua_State *L)
   for (i = 0; names[i] != NULL; i++) {
     if (strcmp(names[i], mode) == 0) {
       c->mode = (i == 0) ? SSLUA_MODE_CLIENT : SSLUA_MODE_SERVER;
-      return ok_true(L);
+      return sslua_ok(L);
     }
   }
-  return fail_false(L, "invalid mode (%s)", mode);
+  return sslua_fail_false(L, "invalid mode (%s)", mode);
 }
 
 typedef struct {
@@ -220,25 +208,25 @@ static int ctx_loadkey(lua_State *L)
   if (lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TFUNCTION)
     src.index = 3;
   else if (!lua_isnoneornil(L, 3))
-    return fail_false(L, "invalid password type");
+    return sslua_fail_false(L, "invalid password type");
   sslua_err_clear();
   if ((bio = open_file(path, why, sizeof(why))) == NULL)
-    return fail_false(L, "error loading private key (%s: %s)", path, why);
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path, why);
   key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, &src);
   BIO_free(bio);
   if (key == NULL) {
     if (src.error[0] == '\0')
       sslua_err_reason(src.error, sizeof(src.error), "no private key found");
     ERR_clear_error();
-    return fail_false(L, "error loading private key (%s: %s)", path, src.error);
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path, src.error);
   }
   if (SSL_CTX_use_PrivateKey(c->ctx, key) != 1) {
     EVP_PKEY_free(key);
-    return fail_false(L, "error loading private key (%s: %s)", path,
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path,
                       sslua_err_reason(why, sizeof(why), "unusable key"));
   }
   EVP_PKEY_free(key);
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 /* context.loadcert(ctx, file): a PEM chain, leaf first. */
@@ -252,12 +240,12 @@ static int ctx_loadcert(lua_State *L)
   CHECK_OPEN(L, c);
   sslua_err_clear();
   if ((bio = open_file(path, why, sizeof(why))) == NULL)
-    return fail_false(L, "error loading certificate (%s: %s)", path, why);
+    return sslua_fail_false(L, "error loading certificate (%s: %s)", path, why);
   BIO_free(bio);
   if (SSL_CTX_use_certificate_chain_file(c->ctx, path) != 1)
-    return fail_false(L, "error loading certificate (%s: %s)", path,
+    return sslua_fail_false(L, "error loading certificate (%s: %s)", path,
                       sslua_err_reason(why, sizeof(why), "no certificate found"));
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 /* context.checkkey(ctx) -> boolean: the last identity's key matches. */
@@ -290,22 +278,22 @@ static int ctx_locations(lua_State *L)
   if (cafile != NULL) {
     BIO *bio = open_file(cafile, why, sizeof(why));
     if (bio == NULL)
-      return fail_false(L, "error loading CA locations (%s: %s)", cafile, why);
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile, why);
     BIO_free(bio);
     if (SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1)
-      return fail_false(L, "error loading CA locations (%s: %s)", cafile,
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile,
                         sslua_err_reason(why, sizeof(why), "no certificate found"));
   }
   if (capath != NULL) {
     if (stat(capath, &st) != 0)
-      return fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(errno));
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-      return fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(ENOTDIR));
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(ENOTDIR));
     if (SSL_CTX_load_verify_locations(c->ctx, NULL, capath) != 1)
-      return fail_false(L, "error loading CA locations (%s: %s)", capath,
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath,
                         sslua_err_reason(why, sizeof(why), "unusable directory"));
   }
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 typedef int (*cipher_setter)(SSL_CTX *, const char *);
@@ -319,10 +307,10 @@ static int set_cipher_string(lua_State *L, cipher_setter set)
   sslua_err_clear();
   if (set(c->ctx, list) != 1) {
     char why[REASON_LEN];
-    return fail_false(L, "error setting cipher list (%s)",
+    return sslua_fail_false(L, "error setting cipher list (%s)",
                       sslua_err_reason(why, sizeof(why), "no cipher match"));
   }
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 static int ctx_setcipher(lua_State *L)
@@ -342,9 +330,9 @@ static int ctx_setdepth(lua_State *L)
 
   CHECK_OPEN(L, c);
   if (!lua_isinteger(L, 2) || (depth = lua_tointeger(L, 2)) < 0 || depth > 0x7fffffff)
-    return fail_false(L, "invalid depth (%s)", luaL_tolstring(L, 2, NULL));
+    return sslua_fail_false(L, "invalid depth (%s)", luaL_tolstring(L, 2, NULL));
   SSL_CTX_set_verify_depth(c->ctx, (int)depth);
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 /* Folds the string arguments from `first` on through a flag table;
@@ -372,10 +360,10 @@ static int ctx_setverify(lua_State *L)
 
   CHECK_OPEN(L, c);
   if ((bad = fold_names(L, 2, &bits, sslua_verify_flags)) != NULL)
-    return fail_false(L, "invalid verify option (%s)", bad);
+    return sslua_fail_false(L, "invalid verify option (%s)", bad);
   c->verify = bits;
   SSL_CTX_set_verify(c->ctx, bits, SSL_CTX_get_verify_callback(c->ctx));
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 /* context.setoptions(ctx, name...): options are only ever added. */
@@ -390,12 +378,12 @@ static int ctx_setoptions(lua_State *L)
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     const sslua_option *o = name ? sslua_option_find(name) : NULL;
     if (o == NULL)
-      return fail_false(L, "invalid option (%s)", name ? name : luaL_tolstring(L, i, NULL));
+      return sslua_fail_false(L, "invalid option (%s)", name ? name : luaL_tolstring(L, i, NULL));
     if (o->effect == SSLUA_EFFECT_YES)
       bits |= o->bits;
   }
   SSL_CTX_set_options(c->ctx, bits);
-  return ok_true(L);
+  return sslua_ok(L);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,6 +421,10 @@ static const luaL_Reg ctx_functions[] = {
 static const luaL_Reg *const function_sets[] = {
   ctx_functions,
   sslua_verify_context_functions,
+  sslua_alpn_context_functions,
+  sslua_groups_context_functions,
+  sslua_psk_context_functions,
+  sslua_dane_context_functions,
   NULL
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "error.h"
 
@@ -18,10 +19,16 @@ void sslua_err_clear(void)
 
 const char *sslua_err_reason(char *buf, size_t len, const char *fallback)
 {
-  unsigned long code = ERR_peek_error();
+  const char *data = NULL;
+  int flags = 0;
+  unsigned long code = ERR_peek_error_data(&data, &flags);
   const char *reason = code ? ERR_reason_error_string(code) : NULL;
 
-  if (code && reason == NULL) {
+  if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CALLBACK_FAILED
+      && (flags & ERR_TXT_STRING) && data != NULL && *data != '\0') {
+    /* Our callbacks say why they failed (e.g. the Lua error): keep it. */
+    snprintf(buf, len, "%s (%s)", reason, data);
+  } else if (code && reason == NULL) {
     /* Unknown reason codes still deserve a stable, searchable text. */
     snprintf(buf, len, "error:%08lX", code);
   } else {

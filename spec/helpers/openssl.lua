@@ -123,6 +123,8 @@ function M.s_server(opts)
     local ok, err = pcall(leaf_args, argv, dir, opts, "server-rsa")
     if ok then ok, err = pcall(cafile_args, argv, opts) end
     if not ok then process.rmtree(dir) error(err, 2) end
+    -- Without -nocert s_server looks for ./server.pem and refuses to start.
+    if opts.nocert then append(argv, { "-nocert" }) end
     if opts.verify then append(argv, { "-verify", opts.verify }) end
     if opts.Verify then append(argv, { "-Verify", opts.Verify }) end
     if opts.naccept then append(argv, { "-naccept", opts.naccept }) end

@@ -1,0 +1,609 @@
+-- Pre-shared keys (the `psk` parameter of LuaSec 1.3) on TLS 1.2 PSK suites
+-- and TLS 1.3 external PSKs, and DANE (`dane` parameter, conn:setdane,
+-- conn:settlsa). Peers: our own (spec.helpers.pair) and the openssl tools
+-- (s_server/s_client -psk, s_server for DANE). TLSA digests are computed with
+-- the openssl command line, an oracle independent of the module.
+local ssl     = require "ssl"
+local socket  = require "socket"
+local certs   = require "spec.helpers.certs"
+local pair    = require "spec.helpers.pair"
+local helpers = require "spec.helpers.peer"
+local openssl = require "spec.helpers.openssl"
+
+local context = require "ssl.context"
+
+local KEYHEX = "00112233445566778899aabbccddeeff0123456789abcdef0011223344556677"
+local KEY = (KEYHEX:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
+local PSK_CIPHER = "PSK-AES128-GCM-SHA256"
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+-- A PSK-only server (no certificate) and client for `protocol`.
+local function psk_server(protocol, psk, extra)
+  local t = { mode = "server", protocol = protocol, psk = psk }
+  if protocol == "tlsv1_2" then t.ciphers = PSK_CIPHER end
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return t
+end
+
+local function psk_client(protocol, psk)
+  local t = { mode = "client", protocol = protocol, psk = psk }
+  if protocol == "tlsv1_2" then t.ciphers = PSK_CIPHER end
+  return t
+end
+
+local function alice_key(identity)
+  if identity == "alice" then return KEY end
+  return nil
+end
+
+local function as_alice() return "alice", KEY end
+
+-- How each version reacts when the handshake cannot use the PSK, as
+-- observed on OpenSSL 3.0: TLS 1.2 has a PSK suite and alerts
+-- unknown_psk_identity; TLS 1.3 goes on without a PSK, and a server
+-- without certificate then has nothing to sign with.
+local NO_PSK = {
+  tlsv1_2 = { server = "psk identity not found", client = "tlsv1 alert unknown psk identity" },
+  tlsv1_3 = { server = "no suitable signature algorithm", client = "sslv3 alert handshake failure" },
+}
+-- What the client sees when the server's function failed.
+local SERVER_FAILED = {
+  tlsv1_2 = "tlsv1 alert unknown psk identity",
+  tlsv1_3 = "sslv3 alert handshake failure",
+}
+local VERSION = { tlsv1_2 = "TLSv1.2", tlsv1_3 = "TLSv1.3" }
+
+describe("psk", function()
+  for _, protocol in ipairs { "tlsv1_2", "tlsv1_3" } do
+    describe("on " .. VERSION[protocol], function()
+      it("agrees on a key between our client and our server, without certificates", function()
+        local seen = {}
+        local s, c, sres, cres = pair.connect(
+          psk_server(protocol, function(...)
+            seen.server = { n = select("#", ...), ... }
+            return alice_key(...)
+          end),
+          psk_client(protocol, function(...)
+            seen.client = { n = select("#", ...), ... }
+            return as_alice()
+          end))
+        assert.same({ ok = true }, sres)
+        assert.same({ ok = true }, cres)
+        assert.equal(VERSION[protocol], c:info("protocol"))
+        if protocol == "tlsv1_2" then assert.equal(PSK_CIPHER, c:info("cipher")) end
+        -- client: (hint_or_nil, max_identity_len, max_psk_len)
+        assert.same({ n = 3, nil, 256, 512 }, seen.client)
+        -- server: (identity, max_psk_len)
+        assert.same({ n = 2, "alice", 512 }, seen.server)
+        assert(c:send("ping\n"))
+        assert.equal("ping", s:receive())
+      end)
+
+      it("an unknown identity (server returns nil) fails the handshake", function()
+        local _, _, sres, cres = pair.connect(psk_server(protocol, alice_key),
+                                              psk_client(protocol, function() return "bob", KEY end))
+        assert.same({ ok = false, err = NO_PSK[protocol].server }, sres)
+        assert.same({ ok = false, err = NO_PSK[protocol].client }, cres)
+      end)
+
+      it("a wrong key fails the handshake", function()
+        local _, _, sres, cres = pair.connect(psk_server(protocol, alice_key),
+                                              psk_client(protocol, function() return "alice", ("k"):rep(32) end))
+        if protocol == "tlsv1_2" then
+          assert.same({ ok = false, err = "cipher operation failed" }, sres)
+          assert.same({ ok = false, err = "sslv3 alert bad record mac" }, cres)
+        else
+          assert.same({ ok = false, err = "binder does not verify" }, sres)
+          assert.same({ ok = false, err = "sslv3 alert illegal parameter" }, cres)
+        end
+      end)
+
+      it("identities and keys up to the maxima given work", function()
+        local _, _, sres, cres = pair.connect(
+          psk_server(protocol, function(id, max)
+            if id == ("i"):rep(256) then return ("k"):rep(max) end
+          end),
+          psk_client(protocol, function(_, max_id, max_psk)
+            return ("i"):rep(max_id), ("k"):rep(max_psk)
+          end))
+        assert.same({ ok = true }, sres)
+        assert.same({ ok = true }, cres)
+      end)
+
+      -- Client functions that misbehave: the client fails with "callback
+      -- failed (PSK callback: <why>)" (never a Lua error through OpenSSL,
+      -- never a crash).
+      local function failed(why) return "callback failed (PSK callback: " .. why .. ")" end
+      local STRINGS = failed "identity and key must be strings"
+      local bad_client = {
+        { "raises", function() error("client boom", 0) end, failed "client boom" },
+        { "raises a table", function() error({}) end, failed "(error object is not a string)" },
+        { "returns numbers", function() return 1, 2 end, STRINGS },
+        { "returns no key", function() return "alice" end, STRINGS },
+        { "returns a too long identity", function(_, max_id) return ("i"):rep(max_id + 1), KEY end,
+          failed "invalid identity" },
+        { "returns an identity with a zero byte", function() return "ali\0ce", KEY end,
+          failed "invalid identity" },
+        { "returns a too long key", function(_, _, max_psk) return "alice", ("k"):rep(max_psk + 1) end,
+          failed "invalid key length" },
+        { "returns an empty key", function() return "alice", "" end, failed "invalid key length" },
+        { "yields", function() coroutine.yield() end, failed "attempt to yield from outside a coroutine" },
+      }
+      for _, case in ipairs(bad_client) do
+        it("a client function that " .. case[1] .. " fails the handshake cleanly", function()
+          local _, c, sres, cres = pair.connect(psk_server(protocol, alice_key),
+                                                psk_client(protocol, case[2]))
+          assert.same({ ok = false, err = case[3] }, cres)
+          assert.is_false(sres.ok)
+          -- the failure sticks, and the connection stays usable as an object
+          assert.same({ false, case[3] }, { c:dohandshake() })
+          assert.same({ nil, "closed" }, { c:info() })
+        end)
+      end
+
+      it("a client function returning nil offers no PSK", function()
+        local _, _, sres, cres = pair.connect(psk_server(protocol, alice_key),
+                                              psk_client(protocol, function() return nil end))
+        assert.is_false(sres.ok)
+        if protocol == "tlsv1_2" then
+          -- TLS 1.2: the PSK suite needs one
+          assert.same({ ok = false, err = "psk identity not found" }, cres)
+        else
+          -- TLS 1.3: a plain handshake, which this certificate-less server cannot do
+          assert.same({ ok = false, err = "sslv3 alert handshake failure" }, cres)
+          assert.equal("no suitable signature algorithm", sres.err)
+        end
+      end)
+
+      local bad_server = {
+        { "raises", function() error("server boom", 0) end, failed "server boom" },
+        { "returns a number", function() return 42 end, failed "key must be a string or nil" },
+        { "returns a too long key", function(_, max) return ("k"):rep(max + 1) end,
+          failed "invalid key length" },
+        { "yields", function() coroutine.yield() end, failed "attempt to yield from outside a coroutine" },
+      }
+      for _, case in ipairs(bad_server) do
+        it("a server function that " .. case[1] .. " fails the handshake cleanly", function()
+          local _, _, sres, cres = pair.connect(psk_server(protocol, case[2]),
+                                                psk_client(protocol, as_alice))
+          assert.same({ ok = false, err = case[3] }, sres)
+          assert.same({ ok = false, err = SERVER_FAILED[protocol] }, cres)
+        end)
+      end
+
+      it("an empty key from the server means an unknown identity", function()
+        local _, _, sres, cres = pair.connect(psk_server(protocol, function() return "" end),
+                                              psk_client(protocol, as_alice))
+        assert.same({ ok = false, err = NO_PSK[protocol].server }, sres)
+        assert.same({ ok = false, err = NO_PSK[protocol].client }, cres)
+      end)
+
+      it("fails cleanly when the client's context was closed before the handshake", function()
+        local sctx = assert(ssl.newcontext(psk_server(protocol, alice_key)))
+        local cctx = assert(ssl.newcontext(psk_client(protocol, as_alice)))
+        local s, c = pair.wrap(sctx, cctx)
+        getmetatable(cctx).__close(cctx)
+        local sres, cres = pair.handshake(s, c)
+        assert.same({ ok = false, err = failed "no PSK function (context closed?)" }, cres)
+        assert.is_false(sres.ok)
+      end)
+
+      it("fails cleanly when the server's context was closed before the handshake", function()
+        local sctx = assert(ssl.newcontext(psk_server(protocol, alice_key)))
+        local cctx = assert(ssl.newcontext(psk_client(protocol, as_alice)))
+        local s, c = pair.wrap(sctx, cctx)
+        getmetatable(sctx).__gc(sctx)
+        local sres, cres = pair.handshake(s, c)
+        assert.same({ ok = false, err = failed "no PSK function (context closed?)" }, sres)
+        assert.same({ ok = false, err = SERVER_FAILED[protocol] }, cres)
+      end)
+
+      it("runs the functions on the coroutine driving the handshake", function()
+        local where = {}
+        local s, c = pair.wrap(
+          psk_server(protocol, function(id) where.server = coroutine.running(); return alice_key(id) end),
+          psk_client(protocol, function() where.client = coroutine.running(); return as_alice() end))
+        s:settimeout(0)
+        c:settimeout(0)
+        local function driver(conn)
+          return coroutine.create(function()
+            while true do
+              local ok, err = conn:dohandshake()
+              if ok or (err ~= "wantread" and err ~= "wantwrite") then return ok, err end
+              coroutine.yield()
+            end
+          end)
+        end
+        local cos = { driver(s), driver(c) }
+        local results = {}
+        local deadline = socket.gettime() + 10
+        while not (results[1] and results[2]) and socket.gettime() < deadline do
+          for i = 1, 2 do
+            if not results[i] then
+              local r = { coroutine.resume(cos[i]) }
+              assert(r[1], r[2])
+              if coroutine.status(cos[i]) == "dead" then results[i] = { r[2], r[3] } end
+            end
+          end
+          socket.select({ s, c }, nil, 0.01)
+        end
+        assert.same({ { true }, { true } }, results)
+        assert.equal(cos[1], where.server)
+        assert.equal(cos[2], where.client)
+      end)
+    end)
+  end
+
+  it("TLS 1.2: the server's identity hint reaches the client; TLS 1.3 has none", function()
+    local hints = {}
+    for _, protocol in ipairs { "tlsv1_2", "tlsv1_3" } do
+      local _, _, sres, cres = pair.connect(
+        psk_server(protocol, nil, { psk = { hint = "sslua-hint", callback = alice_key } }),
+        psk_client(protocol, function(hint) hints[protocol] = hint or false; return as_alice() end))
+      assert.is_true(sres.ok)
+      assert.is_true(cres.ok)
+    end
+    assert.same({ tlsv1_2 = "sslua-hint", tlsv1_3 = false }, hints)
+  end)
+
+  it("TLS 1.3, server with a certificate: an unknown identity falls back to a certificate handshake", function()
+    local _, c, sres, cres = pair.connect(
+      certs.server_params { psk = function() return nil end },
+      certs.client_params { psk = as_alice })
+    assert.is_true(sres.ok)
+    assert.is_true(cres.ok)
+    assert.is_truthy(c:getpeercertificate())
+  end)
+
+  it("bad psk parameters: 'invalid PSK configuration', from Lua and from C", function()
+    local cases = {
+      { mode = "client", psk = "key" },
+      { mode = "client", psk = { callback = as_alice } },
+      { mode = "server", psk = 1 },
+      { mode = "server", psk = { hint = "h" } },
+      { mode = "server", psk = { hint = 1, callback = alice_key } },
+    }
+    for _, params in ipairs(cases) do
+      params.protocol = "any"
+      local ctx, err = ssl.newcontext(params)
+      assert.is_nil(ctx)
+      assert.equal("invalid PSK configuration", err)
+    end
+    local ctx = assert(context.create("any"))
+    assert.same({ false, "invalid PSK configuration" }, { context.setclientpskcb(ctx, "x") })
+    assert.same({ false, "invalid PSK configuration" }, { context.setserverpskcb(ctx) })
+  end)
+
+  it("a bad identity hint is reported", function()
+    local ctx = assert(context.create("any"))
+    assert.same({ true }, { context.setpskhint(ctx, ("h"):rep(256)) })
+    assert.same({ false, "invalid PSK identity hint (data length too long)" },
+                { context.setpskhint(ctx, ("h"):rep(257)) })
+    assert.same({ false, "invalid PSK identity hint (embedded zero)" },
+                { context.setpskhint(ctx, "a\0b") })
+    assert.same({ false, "invalid PSK identity hint (string expected, got number)" },
+                { context.setpskhint(ctx, 1) })
+  end)
+
+  it("the PSK functions on a closed context: false, 'closed'", function()
+    local ctx = assert(context.create("any"))
+    getmetatable(ctx).__close(ctx)
+    assert.same({ false, "closed" }, { context.setclientpskcb(ctx, as_alice) })
+    assert.same({ false, "closed" }, { context.setserverpskcb(ctx, alice_key) })
+    assert.same({ false, "closed" }, { context.setpskhint(ctx, "h") })
+  end)
+
+  describe("with the openssl tools", function()
+    after_each(helpers.stop_all)
+
+    local function s_server_args(protocol, extra)
+      local args = { "-psk", KEYHEX, "-psk_identity", "alice" }
+      if protocol == "tlsv1_2" then
+        args[#args + 1] = "-tls1_2"
+      else
+        args[#args + 1] = "-tls1_3"
+      end
+      for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+      return args
+    end
+
+    for _, protocol in ipairs { "tlsv1_2", "tlsv1_3" } do
+      it(VERSION[protocol] .. ": our client against s_server -psk -nocert", function()
+        local defer = helpers.cleanup(finally)
+        local srv = defer(openssl.s_server({ nocert = true, naccept = 1,
+                                             args = s_server_args(protocol, { "-psk_hint", "tool-hint" }) }))
+        local hint
+        local tcp = socket.tcp()
+        tcp:settimeout(10)
+        assert(tcp:connect("127.0.0.1", srv.port))
+        local conn = defer(assert(ssl.wrap(tcp, psk_client(protocol, function(h)
+          hint = h or false
+          return as_alice()
+        end))))
+        conn:settimeout(10)
+        assert.same({ true }, { conn:dohandshake() })
+        assert.equal(VERSION[protocol], conn:info("protocol"))
+        assert.equal(protocol == "tlsv1_2" and "tool-hint" or false, hint)
+        assert(conn:send("hello from sslua\n"))
+        assert.is_true((srv:wait_output("hello from sslua", 10, true)))
+      end)
+
+      -- s_server's TLS 1.2 callback only warns about an identity it does not
+      -- expect and hands out its key anyway; its TLS 1.3 lookup refuses it.
+      it(VERSION[protocol] .. ": s_server and our client's wrong identity", function()
+        local defer = helpers.cleanup(finally)
+        local srv = defer(openssl.s_server({ nocert = true, naccept = 1, args = s_server_args(protocol) }))
+        local tcp = socket.tcp()
+        tcp:settimeout(10)
+        assert(tcp:connect("127.0.0.1", srv.port))
+        local conn = defer(assert(ssl.wrap(tcp, psk_client(protocol, function() return "mallory", KEY end))))
+        conn:settimeout(10)
+        local ok, err = conn:dohandshake()
+        if protocol == "tlsv1_2" then
+          assert.is_true(ok, err)
+          assert.is_true((srv:wait_output("client identity not what we expected (got 'mallory'", 10, true)))
+        else
+          assert.is_false(ok)
+          assert.equal(SERVER_FAILED[protocol], err)
+        end
+      end)
+
+      it(VERSION[protocol] .. ": s_client -psk against our server", function()
+        local defer = helpers.cleanup(finally)
+        local listener = assert(socket.bind("127.0.0.1", 0))
+        local _, port = listener:getsockname()
+        local args = { "-psk", KEYHEX, "-psk_identity", "alice",
+                       protocol == "tlsv1_2" and "-tls1_2" or "-tls1_3" }
+        if protocol == "tlsv1_2" then args[#args + 1] = "-cipher"; args[#args + 1] = PSK_CIPHER end
+        local cli = defer(openssl.s_client({ port = port, cafile = false, args = args,
+                                             stdin = "ping from s_client\n", ign_eof = true }))
+        listener:settimeout(10)
+        local tcp = assert(listener:accept())
+        listener:close()
+        local identity
+        local conn = defer(assert(ssl.wrap(tcp, psk_server(protocol, function(id)
+          identity = id
+          return alice_key(id)
+        end))))
+        conn:settimeout(10)
+        assert.same({ true }, { conn:dohandshake() })
+        assert.equal("alice", identity)
+        assert.equal(VERSION[protocol], conn:info("protocol"))
+        assert.equal("ping from s_client", conn:receive())
+        conn:close()
+        assert(cli:wait(10))
+        local info = openssl.parse(cli:output())
+        assert.equal(VERSION[protocol], info.protocol)
+        if protocol == "tlsv1_2" then assert.equal(PSK_CIPHER, info.cipher) end
+      end)
+    end
+  end)
+end)
+
+-- ---------------------------------------------------------------------------
+
+local function der_of(pem_name)
+  return sh(openssl.bin .. " x509 -in '" .. certs.path(pem_name) .. "' -outform DER")
+end
+
+-- SHA-256 of a certificate's SubjectPublicKeyInfo (selector 1, mtype 1).
+local function spki_sha256(pem_name)
+  return sh(openssl.bin .. " x509 -in '" .. certs.path(pem_name) .. "' -pubkey -noout | " ..
+            openssl.bin .. " pkey -pubin -outform DER | " .. openssl.bin .. " dgst -sha256 -binary")
+end
+
+local function cert_sha256(pem_name)
+  return sh(openssl.bin .. " x509 -in '" .. certs.path(pem_name) .. "' -outform DER | " ..
+            openssl.bin .. " dgst -sha256 -binary")
+end
+
+-- A client trusting nothing but DANE: verify = "peer", no cafile.
+local function dane_client(dane, overrides)
+  if dane == nil then dane = true end
+  return certs.client_params(certs.merge({ cafile = certs.NIL, key = certs.NIL,
+                                           certificate = certs.NIL, dane = dane }, overrides))
+end
+
+-- Our server and a DANE client with one TLSA record for basedomain.
+local function dane_connect(record, basedomain, dane, overrides)
+  local s, c = pair.wrap(certs.server_params(), dane_client(dane, overrides))
+  assert.same({ true }, { c:setdane(basedomain or "localhost") })
+  assert.same({ true }, { c:settlsa(record[1], record[2], record[3], record[4]) })
+  local sres, cres = pair.handshake(s, c)
+  return s, c, sres, cres
+end
+
+describe("dane", function()
+  it("3 1 1 with the server key's digest authenticates the server without any CA", function()
+    local spki = spki_sha256("server-rsa.pem")
+    assert.equal(32, #spki)
+    local _, c, sres, cres = dane_connect({ 3, 1, 1, spki })
+    assert.same({ ok = true }, sres)
+    assert.same({ ok = true }, cres)
+    assert.same({ true }, { c:getpeerverification() })
+  end)
+
+  it("the same client without the TLSA record fails: nothing else is trusted", function()
+    local s, c = pair.wrap(certs.server_params(), dane_client())
+    assert.same({ true }, { c:setdane("localhost") })
+    local _, cres = pair.handshake(s, c)
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+  end)
+
+  it("3 1 1 with a wrong digest: 'certificate verify failed'", function()
+    local _, _, sres, cres = dane_connect({ 3, 1, 1, ("\0"):rep(32) })
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+    assert.same({ ok = false, err = "sslv3 alert bad certificate" }, sres)
+  end)
+
+  it("without verify = 'peer' a mismatch is only reported by getpeerverification", function()
+    local _, c, _, cres = dane_connect({ 3, 1, 1, ("\0"):rep(32) }, nil, nil, { verify = "none" })
+    assert.same({ ok = true }, cres)
+    assert.same({ false, "no matching DANE TLSA records" }, { c:getpeerverification() })
+  end)
+
+  it("3 0 1 (digest of the whole leaf) works too", function()
+    local _, _, _, cres = dane_connect({ 3, 0, 1, cert_sha256("server-rsa.pem") })
+    assert.same({ ok = true }, cres)
+  end)
+
+  it("2 0 0 with the root CA as trust anchor works", function()
+    local _, c, _, cres = dane_connect({ 2, 0, 0, der_of("root-ca.pem") })
+    assert.same({ ok = true }, cres)
+    assert.same({ true }, { c:getpeerverification() })
+  end)
+
+  it("2 1 1 with the intermediate the server sends works", function()
+    local _, _, _, cres = dane_connect({ 2, 1, 1, spki_sha256("int-ca.pem") })
+    assert.same({ ok = true }, cres)
+  end)
+
+  it("2 0 1 with a digest of a root the server does not send fails (OpenSSL needs the full anchor)", function()
+    local _, _, _, cres = dane_connect({ 2, 0, 1, cert_sha256("root-ca.pem") })
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+  end)
+
+  it("the base domain is checked against the certificate's names", function()
+    local _, _, _, cres = dane_connect({ 2, 0, 0, der_of("root-ca.pem") }, "wrong.example")
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+    _, _, _, cres = dane_connect({ 3, 1, 1, spki_sha256("server-rsa.pem") }, "wrong.example")
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+  end)
+
+  it("no_ee_namechecks skips the name check for DANE-EE(3) only", function()
+    local flags = { "no_ee_namechecks" }
+    local _, _, _, cres = dane_connect({ 3, 1, 1, spki_sha256("server-rsa.pem") }, "wrong.example", flags)
+    assert.same({ ok = true }, cres)
+    _, _, _, cres = dane_connect({ 2, 0, 0, der_of("root-ca.pem") }, "wrong.example", flags)
+    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+  end)
+
+  it("authenticates an openssl s_server too", function()
+    local defer = helpers.cleanup(finally)
+    local srv = defer(openssl.s_server({ naccept = 1 }))
+    local tcp = socket.tcp()
+    tcp:settimeout(10)
+    assert(tcp:connect("127.0.0.1", srv.port))
+    local conn = defer(assert(ssl.wrap(tcp, dane_client())))
+    conn:settimeout(10)
+    assert.same({ true }, { conn:setdane("localhost") })
+    assert.same({ true }, { conn:settlsa(3, 1, 1, spki_sha256("server-rsa.pem")) })
+    assert.same({ true }, { conn:dohandshake() })
+    assert.same({ true }, { conn:getpeerverification() })
+  end)
+
+  it("dane parameter: true, a flag list, or 'invalid DANE flag (X)'", function()
+    assert.is_userdata((ssl.newcontext(dane_client(true))))
+    assert.is_userdata((ssl.newcontext(dane_client({}))))
+    assert.is_userdata((ssl.newcontext(dane_client({ "no_ee_namechecks" }))))
+    local ctx, err = ssl.newcontext(dane_client({ "no_ee_namechecks", "bogus" }))
+    assert.is_nil(ctx)
+    assert.equal("invalid DANE flag (bogus)", err)
+    local c = assert(context.create("any"))
+    assert.same({ false, "invalid DANE flag (1)" }, { context.setdane(c, 1) })
+    assert.same({ true }, { context.setdane(c) })
+    getmetatable(c).__close(c)
+    assert.same({ false, "closed" }, { context.setdane(c) })
+  end)
+
+  it("setdane and settlsa need DANE on the context", function()
+    local _, c = pair.wrap(certs.server_params(), dane_client(false))
+    assert.same({ false, "context not dane enabled" }, { c:setdane("localhost") })
+    assert.same({ false, "dane not enabled" }, { c:settlsa(3, 1, 1, ("\0"):rep(32)) })
+  end)
+
+  it("settlsa reports unusable records and bad arguments", function()
+    local _, c = pair.wrap(certs.server_params(), dane_client())
+    assert.same({ true }, { c:setdane("localhost") })
+    local digest = ("\0"):rep(32)
+    local cases = {
+      { { 3, 1, 1, "short" }, "dane tlsa bad digest length" },
+      { { 4, 1, 1, digest }, "dane tlsa bad certificate usage" },
+      { { 3, 2, 1, digest }, "dane tlsa bad selector" },
+      { { 3, 1, 9, digest }, "dane tlsa bad matching type" },
+      { { 3, 1, 0, "not DER" }, "dane tlsa bad public key" },
+      { { "3", 1, 1, digest }, "invalid TLSA usage (3)" },
+      { { 3, 1.5, 1, digest }, "invalid TLSA selector (1.5)" },
+      { { 3, 1, 256, digest }, "invalid TLSA matching type (256)" },
+      { { 3, 1, -1, digest }, "invalid TLSA matching type (-1)" },
+      { { 3, 1, 1 }, "invalid TLSA data (string expected, got nil)" },
+    }
+    for _, case in ipairs(cases) do
+      local a = case[1]
+      assert.same({ false, case[2] }, { c:settlsa(a[1], a[2], a[3], a[4]) })
+    end
+    assert.same({ true }, { c:settlsa(3.0, 1, 1, digest) })
+    local _, fresh = pair.wrap(certs.server_params(), dane_client())
+    assert.same({ false, "invalid DANE base domain (string expected, got nil)" }, { fresh:setdane(nil) })
+    assert.same({ false, "invalid DANE base domain (string expected, got number)" }, { fresh:setdane(1) })
+  end)
+
+  describe("setdane and settlsa in every connection state", function()
+    local record
+
+    before_each(function()
+      record = { 3, 1, 1, spki_sha256("server-rsa.pem") }
+    end)
+
+    local function both(c)
+      return { c:setdane("localhost") }, { c:settlsa(record[1], record[2], record[3], record[4]) }
+    end
+
+    it("fresh: accepted", function()
+      local _, c = pair.wrap(certs.server_params(), dane_client())
+      local a, b = both(c)
+      assert.same({ true }, a)
+      assert.same({ true }, b)
+    end)
+
+    it("handshake in progress: 'handshake already started'", function()
+      local _, c = pair.wrap(certs.server_params(), dane_client())
+      c:settimeout(0)
+      assert.same({ false, "wantread" }, { c:dohandshake() })
+      local a, b = both(c)
+      assert.same({ false, "handshake already started" }, a)
+      assert.same({ false, "handshake already started" }, b)
+    end)
+
+    it("connected: 'handshake already started'", function()
+      local _, c, _, cres = dane_connect(record)
+      assert.is_true(cres.ok)
+      local a, b = both(c)
+      assert.same({ false, "handshake already started" }, a)
+      assert.same({ false, "handshake already started" }, b)
+    end)
+
+    it("failed: 'handshake already started'", function()
+      local _, c, _, cres = dane_connect({ 3, 1, 1, ("\0"):rep(32) })
+      assert.is_false(cres.ok)
+      local a, b = both(c)
+      assert.same({ false, "handshake already started" }, a)
+      assert.same({ false, "handshake already started" }, b)
+    end)
+
+    it("closed, before or after a handshake: 'closed' (LuaSec segfaults)", function()
+      local _, c = pair.wrap(certs.server_params(), dane_client())
+      c:close()
+      local a, b = both(c)
+      assert.same({ false, "closed" }, a)
+      assert.same({ false, "closed" }, b)
+      local _, c2, _, cres = dane_connect(record)
+      assert.is_true(cres.ok)
+      c2:close()
+      a, b = both(c2)
+      assert.same({ false, "closed" }, a)
+      assert.same({ false, "closed" }, b)
+      -- after __gc as well
+      getmetatable(c2).__gc(c2)
+      a, b = both(c2)
+      assert.same({ false, "closed" }, a)
+      assert.same({ false, "closed" }, b)
+    end)
+  end)
+end)

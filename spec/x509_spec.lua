@@ -696,17 +696,17 @@ describe("ssl.x509", function()
 end)
 
 describe("ssl.x509 issued by itself", function()
-  local function load(name) return assert(x509.load(certs.read(name))) end
+  local function load_file(name) return assert(x509.load(certs.read(name))) end
 
   it("is true for a self-signed root", function()
-    local root = load "root-ca.pem"
+    local root = load_file "root-ca.pem"
     assert.is_true(root:issued(root))
   end)
 
   it("is false for a leaf, though a partial chain would accept it as its own anchor", function()
-    local leaf = load "server-rsa.pem"
+    local leaf = load_file "server-rsa.pem"
     assert.same({ nil, "unable to get issuer certificate" }, { leaf:issued(leaf) })
-    local int = load "int-ca.pem"
+    local int = load_file "int-ca.pem"
     assert.same({ nil, "unable to get issuer certificate" }, { int:issued(int) })
   end)
 end)

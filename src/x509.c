@@ -167,11 +167,9 @@ static void push_shortname(lua_State *L, const ASN1_OBJECT *obj)
 /* Raw bytes (ENC_AI5) or UTF-8 (ENC_UTF8; raw bytes if conversion fails). */
 static void push_asn1_string(lua_State *L, const ASN1_STRING *s, int enc)
 {
-  unsigned char *utf8 = NULL;
-  int n;
-
   if (enc == ENC_UTF8) {
-    n = ASN1_STRING_to_UTF8(&utf8, s);
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, s);
     if (n >= 0) {
       lua_pushlstring(L, (const char *)utf8, (size_t)n);
       OPENSSL_free(utf8);
@@ -320,7 +318,6 @@ static int mod_load(lua_State *L)
   const char *format = luaL_optstring(L, 2, NULL);
   X509 *(*load)(const char *, size_t) = load_any;
   X509 *cert;
-  char reason[256];
   int i;
 
   for (i = 0; format != NULL && formats[i].name != NULL; i++)
@@ -332,9 +329,11 @@ static int mod_load(lua_State *L)
     return sslua_fail(L, "error loading certificate (data too large)");
   ERR_clear_error();
   cert = load(data, len);
-  if (cert == NULL)
+  if (cert == NULL) {
+    char reason[256];
     return sslua_fail(L, "error loading certificate (%s)",
                       sslua_err_reason(reason, sizeof reason, "no certificate found"));
+  }
   ERR_clear_error();
   sslua_x509_push(L, cert);
   X509_free(cert);

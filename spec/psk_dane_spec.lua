@@ -120,6 +120,17 @@ describe("psk", function()
       -- failed (PSK callback: <why>)" (never a Lua error through OpenSSL,
       -- never a crash).
       local function failed(why) return "callback failed (PSK callback: " .. why .. ")" end
+      -- The yield error's wording (and position prefix) differs between Lua
+      -- 5.1, LuaJIT and 5.2+; what matters is that it is the yield error.
+      local YIELD = { pattern = "^callback failed %(PSK callback: .*attempt to yield .*%)$" }
+      local function check(res, want)
+        assert.is_false(res.ok)
+        if type(want) == "table" then
+          assert.matches(want.pattern, res.err)
+        else
+          assert.equal(want, res.err)
+        end
+      end
       local STRINGS = failed "identity and key must be strings"
       local bad_client = {
         { "raises", function() error("client boom", 0) end, failed "client boom" },
@@ -133,16 +144,17 @@ describe("psk", function()
         { "returns a too long key", function(_, _, max_psk) return "alice", ("k"):rep(max_psk + 1) end,
           failed "invalid key length" },
         { "returns an empty key", function() return "alice", "" end, failed "invalid key length" },
-        { "yields", function() coroutine.yield() end, failed "attempt to yield from outside a coroutine" },
+        { "yields", function() coroutine.yield() end, YIELD },
       }
       for _, case in ipairs(bad_client) do
         it("a client function that " .. case[1] .. " fails the handshake cleanly", function()
           local _, c, sres, cres = pair.connect(psk_server(protocol, alice_key),
                                                 psk_client(protocol, case[2]))
-          assert.same({ ok = false, err = case[3] }, cres)
+          check(cres, case[3])
           assert.is_false(sres.ok)
           -- the failure sticks, and the connection stays usable as an object
-          assert.same({ false, case[3] }, { c:dohandshake() })
+          local again = { c:dohandshake() }
+          assert.same({ false, cres.err }, again)
           assert.same({ nil, "closed" }, { c:info() })
         end)
       end
@@ -166,13 +178,13 @@ describe("psk", function()
         { "returns a number", function() return 42 end, failed "key must be a string or nil" },
         { "returns a too long key", function(_, max) return ("k"):rep(max + 1) end,
           failed "invalid key length" },
-        { "yields", function() coroutine.yield() end, failed "attempt to yield from outside a coroutine" },
+        { "yields", function() coroutine.yield() end, YIELD },
       }
       for _, case in ipairs(bad_server) do
         it("a server function that " .. case[1] .. " fails the handshake cleanly", function()
           local _, _, sres, cres = pair.connect(psk_server(protocol, case[2]),
                                                 psk_client(protocol, as_alice))
-          assert.same({ ok = false, err = case[3] }, sres)
+          check(sres, case[3])
           assert.same({ ok = false, err = SERVER_FAILED[protocol] }, cres)
         end)
       end

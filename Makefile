@@ -52,6 +52,7 @@ LUA_ENV := LUA_CPATH='$(LIBDIR)/?.so;;' \
            LUA_PATH='$(SHAREDIR)/?.lua;$(SHAREDIR)/?/init.lua;spec/?.lua;;'
 
 .PHONY: all build deps test-deps certs test spec demo install clean interop check
+.PHONY: spec-upstream
 
 all: build
 
@@ -80,14 +81,24 @@ $(OBJDIR) $(LIBDIR):
 certs:
 	@./certs/gen.sh $(CERTDIR)
 
-# The spec suite; the last line is busted's "N successes / N failures" and
-# ci/summary turns it into the plain "N passed, N failed".
+# The spec suite, then the quick interop matrix; each prints its own
+# "N passed, N failed" and the last line is their sum (ci/total).
 test: build test-deps certs
 	@mkdir -p build/reports
-	$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
-	  ./ci/run-specs $(BUSTED) spec
+	-$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	  ./ci/run-specs $(BUSTED) spec 2>&1 | tee build/reports/spec.log
+	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
+	@./ci/total build/reports/spec.log build/reports/interop-quick.log
 
 spec: test
+
+# The differential run: the same suite against Debian's upstream LuaSec
+# (package lua-sec), one busted process per spec file; every difference
+# must be listed with its reason in spec/upstream/divergences.lua. Reads
+# and writes nothing of `make test` (results in build/upstream/).
+spec-upstream: deps test-deps certs
+	@./ci/apt-ensure lua-sec
+	SSLUA_CERTS=$(CERTDIR) ./ci/spec-upstream $(LUA_BIN)
 
 # The CI gates, runnable locally: specs, every Lua, sanitizers, lint.
 check: test
@@ -98,8 +109,49 @@ check: test
 demo: build certs
 	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)
 
-# Until the interop harness lands, the demo is the main job.
-interop: demo
+# The interop harness (harness.py, interop/): sslua against openssl, GnuTLS,
+# Python, Node.js, Java and Go, in both roles and three I/O variants, checked
+# against an oracle and against interop/baseline.json; reports in
+# build/interop/. A peer that cannot be installed is reported unavailable.
+#   make interop            the full matrix (fails on a regression)
+#   make interop-quick      a representative subset (under 2 minutes)
+#   make interop-baseline   record what is supported now in interop/baseline.json
+INTEROP_DEBS := python3 coreutils gnutls-bin nodejs openjdk-17-jdk-headless golang-go
+INTEROP_RUN   = python3 harness.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
+                --sharedir $(SHAREDIR) --certs $(CERTDIR)
+INTEROP_DEPS  = ./ci/apt-ensure $(INTEROP_DEBS) || for p in $(INTEROP_DEBS); do \
+                ./ci/apt-ensure $$p || echo "interop: could not install $$p"; done
+
+.PHONY: interop-quick interop-baseline
+interop: build certs
+	@$(INTEROP_DEPS)
+	$(INTEROP_RUN)
+
+interop-quick: build certs
+	@$(INTEROP_DEPS)
+	$(INTEROP_RUN) --quick
+
+interop-baseline: build certs
+	@$(INTEROP_DEPS)
+	$(INTEROP_RUN) --update-baseline
+
+# Fuzzing (fuzz/). `make fuzz`: the libFuzzer harnesses, FUZZ_SECONDS
+# (default 60) each. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer
+# under ASan/UBSan (SEED may list several seeds); `make fuzz-api-quick`
+# is the short CI run (about 20 s).
+FUZZ_SECONDS ?= 60
+SEED ?= 1
+N    ?= 100000
+
+.PHONY: fuzz fuzz-api fuzz-api-quick
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run-libfuzzer
+
+fuzz-api:
+	./fuzz/run-api "$(SEED)" $(N)
+
+fuzz-api-quick:
+	./fuzz/run-api "1 2" 6000
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl

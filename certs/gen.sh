@@ -61,6 +61,7 @@ client-eku-server    rsa      int-ca    client-eku-server  current
 revoked              rsa      int-ca    server             current
 deep                 rsa      deep4     server             current
 selfsigned           rsa      self      server             current
+ocsp                 rsa      int-ca    ocsp               current
 '
 
 # Sets CN, SAN and EKU for a leaf profile.
@@ -71,6 +72,7 @@ profile() {
     wronghost)         CN=wrong.sslua.test   SAN=DNS:wrong.sslua.test EKU=serverAuth ;;
     server-eku-client) CN=localhost          SAN=$SERVER_SAN        EKU=clientAuth ;;
     client-eku-server) CN=client.sslua.test  SAN=$CLIENT_SAN        EKU=serverAuth ;;
+    ocsp)              CN="sslua Test OCSP Responder" SAN=DNS:ocsp.sslua.test EKU=OCSPSigning ;;
     *) die "unknown profile $1" ;;
     esac
 }
@@ -97,7 +99,8 @@ at() {
 expected_files() {
     echo ca.pem all-ca.pem ca-crl.pem ca-crl-expired.pem \
         int-crl.pem root-crl.pem int-crl-expired.pem \
-        server-rsa-enc.key password.txt dh2048.pem
+        server-rsa-enc.key password.txt dh2048.pem \
+        ocsp-server-rsa.der ocsp-revoked.der
     echo "$CAS" | while read -r name _; do
         [ -z "$name" ] || echo "$name.pem $name.key"
     done
@@ -312,6 +315,15 @@ ossl ca -config .db/openssl.cnf -cert int-ca.pem \
 gen_crl int-ca expired int-crl-expired.pem
 gen_crl int-ca current int-crl.pem
 gen_crl root-ca current root-crl.pem
+
+# OCSP responses to staple (DER), answered from int-ca's own database (so
+# `revoked` is revoked) and signed by the `ocsp` responder leaf; valid for
+# 10 years, no nonce (stapled responses never carry one).
+for leaf in server-rsa revoked; do
+    ossl ocsp -index .db/int-ca/index.txt -CA int-ca.pem -issuer int-ca.pem \
+        -rsigner ocsp.pem -rkey ocsp.key -cert "$leaf.pem" -no_nonce \
+        -ndays 3650 -respout "ocsp-$leaf.der"
+done
 
 # Encrypted copy of server-rsa.key and its password.
 printf %s "$PASSWORD" > password.txt

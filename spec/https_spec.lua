@@ -187,6 +187,7 @@ local function www_server(files, opts)
   for name, data in pairs(files) do process.write_file(dir .. "/" .. name, data) end
   local ok, srv = pcall(openssl.s_server, {
     host = opts.host, cwd = dir, args = opts.args or { "-WWW" }, max_life = 30,
+    leaf = opts.leaf,
   })
   if not ok then process.rmtree(dir) error(srv, 2) end
   local stop = srv.stop
@@ -203,6 +204,54 @@ local BIG = string.rep("0123456789abcdef", 4096)   -- 64 KiB, no Content-Length
 
 local function url(srv, path, host)
   return ("https://%s:%d%s"):format(host or "127.0.0.1", srv.port, path)
+end
+
+-- Requests are verified by default now (system store, URL host), so the
+-- test PKI is passed explicitly: a table-form GET trusting ca.pem,
+-- returning body, code (like the string form).
+local function fetch(u, extra)
+  local t = {}
+  local reqt = { url = u, sink = ltn12.sink.table(t), cafile = C "ca.pem" }
+  for k, v in pairs(extra or {}) do reqt[k] = v end
+  local r, code, headers, status = https.request(reqt)
+  if not r then return nil, code end
+  return table.concat(t), code, headers, status
+end
+
+-- The string form takes no TLS parameters: it runs in a child process
+-- whose system store is the test PKI (OpenSSL's SSL_CERT_FILE). Returns
+-- body, code, status (or nil, err).
+local CHILD_SOURCE = [==[
+local https = require "ssl.https"
+local function hex(s)
+  return (tostring(s):gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+local request = arg[3] == "http" and require("socket.http").request or https.request
+local body, code, _, status = request(arg[1], arg[2] ~= "" and arg[2] or nil)
+print("RESULT\t" .. hex(body) .. "\t" .. tostring(code) .. "\t" .. hex(status))
+]==]
+
+local function absolute(path)
+  return (path:gsub("([^;]+)", function(p)
+    if p:sub(1, 1) == "/" or p:sub(1, 1) == "." then return p end
+    return certs.root() .. "/" .. p
+  end))
+end
+
+local function string_request(defer, u, body, via)
+  local dir = process.mktempdir("sslua-https-child")
+  defer(function() process.rmtree(dir) end)
+  process.write_file(dir .. "/child.lua", CHILD_SOURCE)
+  local h = defer(process.spawn({ luapeer.interpreter(), dir .. "/child.lua", u, body or "", via or "https" },
+    { dir = dir, name = "https child", max_life = 30,
+      env = { SSL_CERT_FILE = C "ca.pem", LUA_PATH = absolute(package.path),
+              LUA_CPATH = absolute(package.cpath) } }))
+  local _, out = h:wait_output("RESULT[^\n]*\n", 15)
+  local b, code, status = out:match("RESULT\t(%x*)\t([^\t]*)\t(%x*)")
+  assert(b, "child failed: " .. out)
+  local function unhex_(s) return (s:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end)) end
+  if tonumber(code) == nil then return nil, code end   -- nil, err
+  return unhex_(b), tonumber(code), unhex_(status)
 end
 
 -- Seconds `fn` takes, and its results packed.
@@ -228,16 +277,22 @@ describe("ssl.https", function()
       assert.is_function(https.tcp)
     end)
 
-    it("tcp() fills LuaSec's defaults into the params and forces client mode", function()
+    it("tcp() fills the secure defaults into the params and forces client mode", function()
       local params = { mode = "server" }
       assert.is_function(https.tcp(params))
       assert.equal("client", params.mode)
-      assert.equal("any", params.protocol)
-      assert.equal("none", params.verify)
+      assert.same({ min = "tlsv1_2" }, params.protocol)
+      assert.equal("peer", params.verify)
+      assert.equal("system", params.cafile)
       assert.same({ "all", "no_sslv2", "no_sslv3", "no_tlsv1", "ignore_unexpected_eof" }, params.options)
-      local mine = { verify = "peer", protocol = "tlsv1_3", options = "all" }
+      local mine = { verify = "none", protocol = "tlsv1_3", options = "all" }
       https.tcp(mine)
-      assert.same({ mode = "client", verify = "peer", protocol = "tlsv1_3", options = "all" }, mine)
+      assert.same({ mode = "client", verify = "none", protocol = "tlsv1_3", options = "all",
+                    cafile = "system" }, mine)
+      -- the caller's own trust replaces the system store
+      local own = { capath = "/etc/ssl/certs" }
+      https.tcp(own)
+      assert.is_nil(own.cafile)
       -- each call gets its own options table
       local a, b = {}, {}
       https.tcp(a); https.tcp(b)
@@ -270,21 +325,58 @@ describe("ssl.https", function()
   end)
 
   describe("against openssl s_server -WWW", function()
-    it("string form GET returns body, code, headers, status", function()
+    it("string form verifies against the system store by default", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(www_server { ["index.txt"] = INDEX })
-      local body, code, headers, status = https.request(url(srv, "/index.txt"))
+      assert.same({ nil, "certificate verify failed" }, { https.request(url(srv, "/index.txt")) })
+    end)
+
+    it("string form GET returns body, code, status (system store = test PKI)", function()
+      local defer = helpers.cleanup(finally)
+      local srv = defer(www_server { ["index.txt"] = INDEX })
+      local body, code, status = string_request(defer, url(srv, "/index.txt"))
       assert.equal(INDEX, body)
       assert.equal(200, code)
-      assert.is_table(headers)
       assert.matches("^HTTP/1%.%d 200", status)
+      body, code, status = string_request(defer, url(srv, "/index.txt", "localhost"))
+      assert.equal(INDEX, body)
+    end)
+
+    it("checks the URL's host against the certificate", function()
+      local defer = helpers.cleanup(finally)
+      local srv = defer(www_server({ ["index.txt"] = INDEX }, { leaf = "wronghost" }))
+      assert.same({ nil, 'certificate verify failed (hostname mismatch: "localhost")' },
+                  { fetch(url(srv, "/index.txt", "localhost")) })
+      assert.same({ nil, 'certificate verify failed (IP address mismatch: "127.0.0.1")' },
+                  { fetch(url(srv, "/index.txt")) })
+      assert.same({ nil, 'certificate verify failed (hostname mismatch: "localhost")' },
+                  { http.request { url = url(srv, "/index.txt", "localhost"), cafile = C "ca.pem" } })
+      -- explicit opt-outs, and naming the host the certificate is for
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt", "localhost"), { verify = "none" })))
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt", "localhost"), { verifyhost = false })))
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt"), { verifyhost = "wrong.sslua.test" })))
+    end)
+
+    it("accepts the right host name and IP address", function()
+      local defer = helpers.cleanup(finally)
+      local srv = defer(www_server { ["index.txt"] = INDEX })
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt", "localhost"))))
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt"))))
+    end)
+
+    it("refuses servers older than TLS 1.2 unless asked", function()
+      local defer = helpers.cleanup(finally)
+      local srv = defer(www_server({ ["index.txt"] = INDEX }, { args = { "-WWW", "-tls1_1" } }))
+      local r, err = fetch(url(srv, "/index.txt"))
+      assert.is_nil(r)
+      assert.is_string(err)
     end)
 
     it("table form pumps into the sink, returns 1, and leaves the table alone", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(www_server { ["big.txt"] = BIG })
       local t = {}
-      local reqt = { url = url(srv, "/big.txt"), sink = ltn12.sink.table(t) }
+      local reqt = { url = url(srv, "/big.txt"), sink = ltn12.sink.table(t), cafile = C "ca.pem" }
       local r, code, headers, status = https.request(reqt)
       assert.equal(1, r)
       assert.equal(200, code)
@@ -330,9 +422,8 @@ describe("ssl.https", function()
     it("socket.http.request('https://...') goes through ssl.https.tcp", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(www_server { ["index.txt"] = INDEX })
-      local body, code = http.request(url(srv, "/index.txt"))
-      assert.equal(INDEX, body)
-      assert.equal(200, code)
+      -- the string form gets the secure defaults
+      assert.same({ nil, "certificate verify failed" }, { http.request(url(srv, "/index.txt")) })
       -- TLS keys in socket.http's table reach the context through tcp()
       assert.same({ nil, "certificate verify failed" },
         { http.request { url = url(srv, "/index.txt"), verify = "peer" } })
@@ -389,7 +480,7 @@ describe("ssl.https", function()
     it("string form POST sends a form-urlencoded body", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(lua_server())
-      local body, code = https.request(url(srv, "/echo"), "a=1&b=two")
+      local body, code = string_request(defer, url(srv, "/echo"), "a=1&b=two")
       assert.equal(200, code)
       assert.equal("POST application/x-www-form-urlencoded a=1&b=two", body)
       local seen = wait_requests(srv, 1)[1]
@@ -402,7 +493,7 @@ describe("ssl.https", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(lua_server())
       local t = {}
-      local r, code = https.request { url = url(srv, "/echo"), method = "PUT",
+      local r, code = https.request { url = url(srv, "/echo"), method = "PUT", cafile = C "ca.pem",
                                       source = ltn12.source.string("chunked data"),
                                       sink = ltn12.sink.table(t) }
       assert.equal(1, r)
@@ -413,10 +504,11 @@ describe("ssl.https", function()
     it("socket.http.request follows a 302 to another https URL", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(lua_server { conns = 2 })
-      local body, code, headers = http.request(url(srv, "/redirect"))
+      -- socket.http's later hops carry no TLS keys: they get the defaults,
+      -- so this runs where the system store is the test PKI
+      local body, code = string_request(defer, url(srv, "/redirect"), nil, "http")
       assert.equal(200, code)
       assert.equal("final page\n", body)
-      assert.equal(url(srv, "/final"), headers.location)
       local seen = wait_requests(srv, 2)
       assert.equal("/redirect", seen[1].path)
       assert.equal("/final", seen[2].path)
@@ -440,7 +532,8 @@ describe("ssl.https", function()
     it("redirect = false returns the 302 itself", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(lua_server())
-      local r, code, headers = https.request { url = url(srv, "/redirect"), redirect = false }
+      local r, code, headers = https.request { url = url(srv, "/redirect"), redirect = false,
+                                               cafile = C "ca.pem" }
       assert.equal(1, r)
       assert.equal(302, code)
       assert.equal(url(srv, "/final"), headers.location)
@@ -449,11 +542,12 @@ describe("ssl.https", function()
     it("sends SNI for host names, none for IP literals", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(lua_server { conns = 5 })
-      assert.equal("(none)", (https.request(url(srv, "/sni"))))
-      assert.equal("localhost", (https.request(url(srv, "/sni", "localhost"))))
-      assert.equal("(none)", (http.request(url(srv, "/sni"))))
-      -- redirect from an IP literal to a host name: SNI follows the hop
-      assert.equal("localhost", (http.request(url(srv, "/redirect-name"))))
+      assert.equal("(none)", (fetch(url(srv, "/sni"))))
+      assert.equal("localhost", (fetch(url(srv, "/sni", "localhost"))))
+      assert.equal("(none)", (fetch(url(srv, "/sni"), { verify = "none" })))
+      -- redirect from an IP literal to a host name: SNI (and the name
+      -- checked) follow the hop
+      assert.equal("localhost", (fetch(url(srv, "/redirect-name"))))
     end)
 
     it("a request that is never answered fails after https.TIMEOUT", function()
@@ -461,7 +555,7 @@ describe("ssl.https", function()
       local srv = defer(lua_server { hold = 5 })
       defer(function() https.TIMEOUT, http.TIMEOUT = 60, 60 end)
       https.TIMEOUT, http.TIMEOUT = 0.5, 3
-      local elapsed, r = timed(function() return https.request(url(srv, "/hang")) end)
+      local elapsed, r = timed(function() return fetch(url(srv, "/hang")) end)
       assert.same({ n = 2, nil, "timeout" }, r)
       assert.is_true(elapsed >= 0.4 and elapsed < 2, "took " .. elapsed .. " s")
     end)
@@ -499,9 +593,14 @@ describe("ssl.https", function()
     it("sees no SNI from https.request or socket.http for 127.0.0.1", function()
       local defer = helpers.cleanup(finally)
       local srv = defer(sni_server())
-      assert.equal(INDEX, (https.request(url(srv, "/index.txt"))))
-      assert.equal(INDEX, (http.request(url(srv, "/index.txt"))))
-      assert.equal(INDEX, (https.request(url(srv, "/index.txt", "localhost"))))
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt"))))
+      local t = {}
+      assert.equal(1, (http.request { url = url(srv, "/index.txt"), cafile = C "ca.pem",
+                                      sink = ltn12.sink.table(t) }))
+      assert.equal(INDEX, table.concat(t))
+      -- with SNI "localhost" s_server answers with -cert2, a leaf without
+      -- its chain: the intermediate must be trusted directly
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt", "localhost"), { cafile = C "all-ca.pem" })))
     end)
 
     it("sees no SNI for an IPv6 literal", function()
@@ -510,8 +609,11 @@ describe("ssl.https", function()
       probe:close()
       local defer = helpers.cleanup(finally)
       local srv = defer(sni_server("::1"))
-      assert.equal(INDEX, (https.request(url(srv, "/index.txt", "[::1]"))))
-      assert.equal(INDEX, (http.request(url(srv, "/index.txt", "[::1]"))))
+      assert.equal(INDEX, (fetch(url(srv, "/index.txt", "[::1]"))))
+      local t = {}
+      assert.equal(1, (http.request { url = url(srv, "/index.txt", "[::1]"), cafile = C "ca.pem",
+                                      sink = ltn12.sink.table(t) }))
+      assert.equal(INDEX, table.concat(t))
     end)
   end)
 

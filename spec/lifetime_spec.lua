@@ -132,6 +132,17 @@ local contract = {
               failed = is(false, "handshake already started"), closed = is(false, "closed") },
   settlsa = { fresh = is(false, "dane not enabled"), connected = is(false, "handshake already started"),
               failed = is(false, "handshake already started"), closed = is(false, "closed") },
+  setverifyhost = { fresh = is(true), connected = is(nil, "handshake already started"),
+                    failed = is(nil, "handshake already started"), closed = CLOSED },
+  -- issue 7: sessions (TLS 1.3 pair: no ticket read yet), alerts (the
+  -- failed client sent unknown CA), OCSP (nothing requested)
+  getsession    = when_connected(is(nil, "no resumable session")),
+  setsession    = { fresh = is(nil, "invalid session (x)"), connected = is(nil, "handshake already started"),
+                    failed = is(nil, "handshake already started"), closed = CLOSED },
+  sessionreused = { fresh = is(false), connected = is(false), failed = is(false), closed = is(false) },
+  getalert      = { fresh = is(nil), connected = is(nil), closed = is(nil),
+                    failed = is({ sent = { level = "fatal", description = "unknown CA", code = 48 } }) },
+  getocsp       = { fresh = is(nil), connected = is(nil), failed = is(nil), closed = is(nil) },
 }
 
 -- Arguments for the methods that need them.
@@ -141,6 +152,8 @@ local ARGS = {
   getoption = { "keepalive" }, setoption = { "tcp-nodelay", true },
   sni = { "example.com" },
   setdane = { "localhost" }, settlsa = { 3, 1, 1, ("\0"):rep(32) },
+  setsession = { "x" },
+  setverifyhost = { "localhost" },
 }
 
 describe("connection methods in every state", function()

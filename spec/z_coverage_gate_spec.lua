@@ -12,6 +12,8 @@ local PARAMS = {
   "mode", "protocol", "key", "password", "certificate", "certificates",
   "cafile", "capath", "ciphers", "ciphersuites", "verify", "verifyext",
   "options", "depth", "dhparam", "curve", "curveslist", "alpn", "psk", "dane",
+  "verifyhost", "verifycallback", "pkcs12",
+  "sessioncache", "keylog", "errorobjects", "ocsp",
 }
 local VERIFYEXT = { "lsec_continue", "lsec_ignore_purpose", "crl_check", "crl_check_chain" }
 

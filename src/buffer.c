@@ -163,10 +163,11 @@ static int recv_all(sslua_buffer *buf, luaL_Buffer *b)
  * a count or a CR-free line fully present. Returns 1 if it did. */
 static int recv_shortcut(lua_State *L, sslua_buffer *buf, int line, size_t wanted)
 {
-  const char *data = buf->data + buf->first;
+  const char *data;
   size_t avail = buf->last - buf->first;
-  if (avail == 0)
+  if (buf->data == NULL || avail == 0)   /* no arithmetic on a NULL buffer */
     return 0;
+  data = buf->data + buf->first;
   if (line) {
     const char *nl = (const char *)memchr(data, '\n', avail);
     if (nl == NULL || memchr(data, '\r', (size_t)(nl - data)) != NULL)

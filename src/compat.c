@@ -126,3 +126,24 @@ int sslua_run_protected(lua_State *L, lua_CFunction fn, void *ud)
   lua_settop(L, top);
   return status == 0;
 }
+
+const char *sslua_describe(lua_State *L, int idx)
+{
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING:
+  case LUA_TNUMBER:
+    lua_pushvalue(L, idx);
+    lua_tostring(L, -1);   /* a number becomes its text on the copy */
+    break;
+  case LUA_TBOOLEAN:
+    lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
+    break;
+  case LUA_TNIL:
+  case LUA_TNONE:
+    lua_pushliteral(L, "nil");
+    break;
+  default:
+    lua_pushfstring(L, "%s: %p", luaL_typename(L, idx), lua_topointer(L, idx));
+  }
+  return lua_tostring(L, -1);
+}

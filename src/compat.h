@@ -48,6 +48,12 @@ void sslua_newclass(lua_State *L, const char *tname,
 
 /* Pushes `nil, message` and returns 2: the module's failure convention. */
 int sslua_fail(lua_State *L, const char *fmt, ...);
+/* Pushes and returns a short text for the value at idx for messages:
+ * strings, numbers, booleans and nil as themselves, anything else as its
+ * type and address. Never calls a __tostring metamethod, which could
+ * raise or return a non-string. */
+const char *sslua_describe(lua_State *L, int idx);
+
 /* Pushes `false, message` and returns 2: LuaSec's convention for setters. */
 int sslua_fail_false(lua_State *L, const char *fmt, ...);
 /* Pushes `true` and returns 1. */

@@ -15,12 +15,17 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "alert.h"
 #include "alpn.h"
 #include "connection.h"
 #include "context.h"
 #include "dane.h"
+#include "errobj.h"
 #include "error.h"
+#include "hostname.h"
 #include "inspect.h"
+#include "ocsp.h"
+#include "session.h"
 #include "sni.h"
 #include "socket.h"
 
@@ -61,6 +66,7 @@ static int wait_for(sslua_conn *c, int what)
   if (rc == 1)
     return what == SSLUA_WAIT_READ ? IO_WANTREAD : IO_WANTWRITE;
   c->sys_errno = rc;
+  c->err_kind = SSLUA_ERRKIND_SYSTEM;
   return IO_SYSTEM;
 }
 
@@ -72,7 +78,12 @@ static int tls_failure(sslua_conn *c)
     ERR_clear_error();
     return SSLUA_IO_EOF;
   }
+  c->err_kind = SSLUA_ERRKIND_TLS;   /* for error objects */
+  c->err_code = code;
   sslua_err_reason(c->error, sizeof(c->error), "Unknown SSL error");
+  /* A name mismatch or a verifycallback rejection says so in parentheses. */
+  sslua_hostname_annotate(c->ssl, code, c->error, sizeof(c->error));
+  sslua_ocsp_amend(c->ssl, c->error, sizeof(c->error));   /* "(OCSP: why)" */
   return IO_TLS;
 }
 
@@ -89,6 +100,7 @@ static int system_failure(sslua_conn *c, int saved_errno)
     return SSLUA_IO_CLOSED;       /* LuaSocket's mapping */
   default:
     c->sys_errno = saved_errno;
+    c->err_kind = SSLUA_ERRKIND_SYSTEM;
     return IO_SYSTEM;
   }
 }
@@ -208,7 +220,9 @@ static void release(sslua_conn *c)
   }
   c->close_pending = 0;
   if (c->ssl != NULL) {
-    if (c->state == SSLUA_CONN_CONNECTED && !c->fatal && c->fd >= 0) {
+    /* Answering the peer's close_notify keeps the session resumable. */
+    int clean = !c->fatal || (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN);
+    if (c->state == SSLUA_CONN_CONNECTED && clean && c->fd >= 0) {
       ERR_clear_error();
       (void)SSL_shutdown(c->ssl);
     }
@@ -238,7 +252,7 @@ static int core_create(lua_State *L)
   sslua_io conn_io = io;
 
   if (ctx == NULL)
-    return sslua_fail(L, "invalid context (%s)", luaL_tolstring(L, 1, NULL));
+    return sslua_fail(L, "invalid context (%s)", sslua_describe(L, 1));
   if (ctx->ctx == NULL)
     return sslua_fail(L, "closed");
   if (ctx->mode == SSLUA_MODE_UNSET)
@@ -255,6 +269,8 @@ static int core_create(lua_State *L)
     return sslua_fail(L, "error creating SSL object (%s)",
                       sslua_err_reason(c->error, sizeof(c->error), "out of memory"));
   SSL_set_ex_data(c->ssl, conn_index, c);
+  sslua_alert_attach(c->ssl);
+  c->errobjects = sslua_errobj_enabled(ctx->ctx);
   if (ctx->mode == SSLUA_MODE_SERVER)
     SSL_set_accept_state(c->ssl);
   else
@@ -316,7 +332,7 @@ static int conn_tostring(lua_State *L)
 /* ------------------------------------------------------------------ */
 /* handshake and I/O methods                                           */
 
-static int conn_dohandshake(lua_State *L)
+static int dohandshake(lua_State *L)
 {
   sslua_conn *c = sslua_conn_check(L, 1);
   int err;
@@ -363,18 +379,25 @@ static int conn_dohandshake(lua_State *L)
   return 2;
 }
 
+/* The error message of these three becomes an object with errorobjects. */
+static int conn_dohandshake(lua_State *L)
+{
+  int n = dohandshake(L);
+  return sslua_errobj_wrap(L, sslua_conn_check(L, 1), n);
+}
+
 static int conn_receive(lua_State *L)
 {
   sslua_conn *c = sslua_conn_check(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_buffer_receive(L, &c->buf);
+  return sslua_errobj_wrap(L, c, sslua_buffer_receive(L, &c->buf));
 }
 
 static int conn_send(lua_State *L)
 {
   sslua_conn *c = sslua_conn_check(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_buffer_send(L, &c->buf);
+  return sslua_errobj_wrap(L, c, sslua_buffer_send(L, &c->buf));
 }
 
 static int conn_settimeout(lua_State *L)
@@ -489,6 +512,10 @@ static const luaL_Reg *const method_sets[] = {
   sslua_alpn_methods,
   sslua_sni_methods,
   sslua_dane_methods,
+  sslua_hostname_methods,
+  sslua_session_methods,
+  sslua_alert_methods,
+  sslua_ocsp_methods,
   NULL
 };
 

@@ -34,6 +34,9 @@ typedef struct {
   int              sni_strict;
   int              verify_ref;   /* per-depth verify errors (lsec_continue) */
   char             error[256];   /* text of the last TLS error */
+  int              errobjects;   /* return error objects (errobj.c) */
+  int              err_kind;     /* SSLUA_ERRKIND_* of the fatal error (errobj.h) */
+  unsigned long    err_code;     /* its OpenSSL error code, 0 if none */
 } sslua_conn;
 
 /* The connection at idx or a Lua argument error. */

@@ -15,11 +15,18 @@
 
 #include "alpn.h"
 #include "context.h"
+#include "credentials.h"
 #include "dane.h"
+#include "errobj.h"
 #include "error.h"
 #include "groups.h"
+#include "hostname.h"
+#include "keylog.h"
+#include "ocsp.h"
 #include "options.h"
 #include "psk.h"
+#include "range.h"
+#include "session.h"
 #include "verify.h"
 
 #define REASON_LEN 256
@@ -93,6 +100,10 @@ static int ctx_create(lua_State *L)
                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* LuaSec keeps the session cache off; sessions are opt-in. */
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+  /* Without an id context a verifying server fails a client that offers a
+   * TLS 1.3 ticket ("session id context uninitialized") instead of doing
+   * a full handshake. */
+  SSL_CTX_set_session_id_context(c->ctx, (const unsigned char *)"sslua", 5);
   return 1;
 }
 
@@ -144,11 +155,7 @@ static int ctx_setmode(lua_State *L)
   return sslua_fail_false(L, "invalid mode (%s)", mode);
 }
 
-typedef struct {
-  lua_State *L;
-  int        index;     /* stack index of the password, 0 if none */
-  char       error[REASON_LEN];
-} password_source;
+typedef sslua_password password_source;
 
 /* OpenSSL's passphrase callback: never prompts on a terminal. */
 static int password_cb(char *buf, int size, int rwflag, void *u)
@@ -177,6 +184,12 @@ static int password_cb(char *buf, int size, int rwflag, void *u)
   memcpy(buf, pw, len);
   lua_pop(L, 1);
   return (int)len;
+}
+
+/* The same callback for keys loaded from memory (credentials.c). */
+int sslua_password_cb(char *buf, int size, int rwflag, void *u)
+{
+  return password_cb(buf, size, rwflag, u);
 }
 
 /* Opens a file for reading, or leaves strerror text in `why`. */
@@ -330,7 +343,7 @@ static int ctx_setdepth(lua_State *L)
 
   CHECK_OPEN(L, c);
   if (!lua_isinteger(L, 2) || (depth = lua_tointeger(L, 2)) < 0 || depth > 0x7fffffff)
-    return sslua_fail_false(L, "invalid depth (%s)", luaL_tolstring(L, 2, NULL));
+    return sslua_fail_false(L, "invalid depth (%s)", sslua_describe(L, 2));
   SSL_CTX_set_verify_depth(c->ctx, (int)depth);
   return sslua_ok(L);
 }
@@ -345,7 +358,7 @@ static const char *fold_names(lua_State *L, int first, int *bits,
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     const sslua_flag *f = name ? sslua_flag_find(table, name) : NULL;
     if (f == NULL)
-      return name ? name : luaL_tolstring(L, i, NULL);
+      return name ? name : sslua_describe(L, i);
     *bits |= f->flag;
   }
   return NULL;
@@ -378,7 +391,7 @@ static int ctx_setoptions(lua_State *L)
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     const sslua_option *o = name ? sslua_option_find(name) : NULL;
     if (o == NULL)
-      return sslua_fail_false(L, "invalid option (%s)", name ? name : luaL_tolstring(L, i, NULL));
+      return sslua_fail_false(L, "invalid option (%s)", name ? name : sslua_describe(L, i));
     if (o->effect == SSLUA_EFFECT_YES)
       bits |= o->bits;
   }
@@ -425,6 +438,13 @@ static const luaL_Reg *const function_sets[] = {
   sslua_groups_context_functions,
   sslua_psk_context_functions,
   sslua_dane_context_functions,
+  sslua_hostname_context_functions,
+  sslua_credentials_context_functions,
+  sslua_range_context_functions,
+  sslua_session_context_functions,
+  sslua_keylog_context_functions,
+  sslua_errobj_context_functions,
+  sslua_ocsp_context_functions,
   NULL
 };
 

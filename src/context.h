@@ -22,6 +22,8 @@ enum {
   SSLUA_REF_PSK,        /* PSK client or server function */
   SSLUA_REF_DHPARAM,    /* dhparam function */
   SSLUA_REF_VERIFY,     /* verify callback */
+  SSLUA_REF_KEYLOG,     /* keylog path (string) or function (keylog.c) */
+  SSLUA_REF_OCSP,       /* server OCSP response or function (ocsp.c) */
   SSLUA_CTX_NREFS
 };
 
@@ -46,6 +48,17 @@ sslua_context *sslua_context_from_ssl_ctx(const SSL_CTX *ctx);
 void sslua_context_setref(lua_State *L, sslua_context *c, int slot, int idx);
 /* Pushes callback `slot`, or nil; returns its Lua type. */
 int  sslua_context_pushref(lua_State *L, const sslua_context *c, int slot);
+
+/* A key's passphrase: the string or function at stack `index` of L (0:
+ * none, which fails with "password required" rather than prompting).
+ * sslua_password_cb is OpenSSL's pem_password_cb over it; on failure the
+ * reason is left in `error`. */
+typedef struct {
+  lua_State *L;
+  int        index;
+  char       error[256];
+} sslua_password;
+int sslua_password_cb(char *buf, int size, int rwflag, void *u);
 
 int luaopen_ssl_context(lua_State *L);
 

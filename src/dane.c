@@ -60,7 +60,7 @@ static int ctx_setdane(lua_State *L)
       if (strcmp(dane_flags[j].name, name) == 0)
         break;
     if (name == NULL || dane_flags[j].name == NULL)
-      return sslua_fail_false(L, "invalid DANE flag (%s)", name ? name : luaL_tolstring(L, i, NULL));
+      return sslua_fail_false(L, "invalid DANE flag (%s)", name ? name : sslua_describe(L, i));
     flags |= dane_flags[j].flag;
   }
   sslua_err_clear();
@@ -150,7 +150,7 @@ static int conn_settlsa(lua_State *L)
     return 2;
   for (i = 0; i < 3; i++) {
     if ((field[i] = tlsa_field(L, i + 2)) < 0)
-      return sslua_fail_false(L, "invalid TLSA %s (%s)", names[i], luaL_tolstring(L, i + 2, NULL));
+      return sslua_fail_false(L, "invalid TLSA %s (%s)", names[i], sslua_describe(L, i + 2));
   }
   if (lua_type(L, 5) != LUA_TSTRING)
     return sslua_fail_false(L, "invalid TLSA data (string expected, got %s)", luaL_typename(L, 5));

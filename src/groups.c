@@ -176,7 +176,7 @@ static int ctx_setcurve(lua_State *L)
   if (c->ctx == NULL)
     return sslua_fail_false(L, "closed");
   if (lua_type(L, 2) != LUA_TSTRING)
-    return sslua_fail_false(L, "elliptic curve '%s' not supported", luaL_tolstring(L, 2, NULL));
+    return sslua_fail_false(L, "elliptic curve '%s' not supported", sslua_describe(L, 2));
   name = lua_tostring(L, 2);
   if (!set_groups(c->ctx, name)) {
     if (strchr(name, ':') != NULL)
@@ -197,7 +197,7 @@ static int ctx_setcurveslist(lua_State *L)
   if (c->ctx == NULL)
     return sslua_fail_false(L, "closed");
   if (lua_type(L, 2) != LUA_TSTRING)
-    return sslua_fail_false(L, "unknown elliptic curve in \"%s\"", luaL_tolstring(L, 2, NULL));
+    return sslua_fail_false(L, "unknown elliptic curve in \"%s\"", sslua_describe(L, 2));
   if (!set_groups(c->ctx, lua_tostring(L, 2)))
     return sslua_fail_false(L, "unknown elliptic curve in \"%s\"", lua_tostring(L, 2));
   return sslua_ok(L);

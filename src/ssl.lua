@@ -24,6 +24,15 @@ local ssl = {
   x509            = x509,
 }
 
+-- A value as shown in messages, without calling a __tostring metamethod
+-- (which could raise or return a non-string): plain values as themselves,
+-- anything else as its type.
+local function describe(v)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" or t == "nil" then return tostring(v) end
+  return t
+end
+
 -- "string expected, got number" in the style of luaL_typeerror.
 local function bad_type(key, expected, value)
   return nil, ("invalid %s parameter (%s expected, got %s)")
@@ -51,22 +60,57 @@ local function optional_string(params, key)
   return true
 end
 
+-- Credentials may be data instead of a file name: PEM or DER strings, or
+-- x509 objects (certificate, cafile). A string is data only when it cannot
+-- sensibly be a path (PEM armour, or control bytes, which DER always has)
+-- and names no existing file: an existing path always wins, and a missing
+-- file keeps LuaSec's file error.
+local function is_data(value)
+  if type(value) ~= "string" then return true end
+  if not (value:find("-----BEGIN", 1, true) or value:find("[%z\1-\31]")) then return false end
+  if value:find("%z") then return true end   -- no path holds a zero byte
+  local f = io.open(value, "rb")
+  if f then f:close() return false end
+  return true
+end
+
+local function file_exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- A path or data string, or an x509 object (checked by the loader); other
+-- types get the message they always had.
+local function optional_credential(params, key)
+  local v = params[key]
+  if v ~= nil and type(v) ~= "string" and type(v) ~= "userdata" then
+    return bad_type(key, "string", v)
+  end
+  return true
+end
+
+-- The loader of a credential: from its file (LuaSec's) or from memory.
+local function loader(value, file_fn, data_fn)
+  return context[is_data(value) and data_fn or file_fn]
+end
+
 -- One identity: key, certificate and password, checked as a pair.
 local function load_identity(ctx, entry)
   local pw = entry.password
   if pw ~= nil and type(pw) ~= "string" and type(pw) ~= "function" then
     return nil, "invalid password type"
   end
-  for _, key in ipairs { "key", "certificate" } do
-    local ok, msg = optional_string(entry, key)
-    if not ok then return nil, msg end
-  end
+  local valid, why = optional_string(entry, "key")
+  if valid then valid, why = optional_credential(entry, "certificate") end
+  if not valid then return nil, why end
   if entry.key then
-    local ok, msg = apply(context.loadkey(ctx, entry.key, pw))
+    local ok, msg = apply(loader(entry.key, "loadkey", "loadkeydata")(ctx, entry.key, pw))
     if not ok then return nil, msg end
   end
   if entry.certificate then
-    local ok, msg = apply(context.loadcert(ctx, entry.certificate))
+    local load = loader(entry.certificate, "loadcert", "loadcertdata")
+    local ok, msg = apply(load(ctx, entry.certificate))
     if not ok then return nil, msg end
     if entry.key and not context.checkkey(ctx) then
       return nil, "private key does not match public key"
@@ -90,13 +134,31 @@ local function load_identities(ctx, params)
   return true
 end
 
+-- A PKCS#12 bundle (path or bytes): key, certificate and chain at once.
+local function load_pkcs12(ctx, params)
+  local p12 = params.pkcs12
+  if p12 == nil then return true end
+  if type(p12) ~= "string" then return bad_type("pkcs12", "string", p12) end
+  return apply(context.loadpkcs12(ctx, p12, params.password, is_data(p12)))
+end
+
+-- cafile = "system" (unless a file of that name exists) is OpenSSL's
+-- default store; cafile data goes to the store directly.
 local function set_locations(ctx, params)
-  for _, key in ipairs { "cafile", "capath" } do
-    local ok, msg = optional_string(params, key)
-    if not ok then return nil, msg end
+  local ok, msg = optional_credential(params, "cafile")
+  if ok then ok, msg = optional_string(params, "capath") end
+  if not ok then return nil, msg end
+  local cafile = params.cafile
+  if cafile == "system" and not file_exists(cafile) then
+    ok, msg = apply(context.loadsystemca(ctx))
+    cafile = nil
+  elseif cafile ~= nil and is_data(cafile) then
+    ok, msg = apply(context.loadcadata(ctx, cafile))
+    cafile = nil
   end
-  if params.cafile or params.capath then
-    return apply(context.locations(ctx, params.cafile, params.capath))
+  if not ok then return nil, msg end
+  if cafile or params.capath then
+    return apply(context.locations(ctx, cafile, params.capath))
   end
   return true
 end
@@ -211,23 +273,83 @@ local function set_dane(ctx, params)
   return apply(context.setdane(ctx, unpack(dane)))
 end
 
--- The steps of newcontext, in LuaSec's order.
+-- verifyhost: the name (or IP address) the peer's certificate must carry.
+local function set_verifyhost(ctx, params)
+  local host = params.verifyhost
+  if host == nil or host == false then return true end
+  if type(host) ~= "string" then return bad_type("verifyhost", "string", host) end
+  return apply(context.setverifyhost(ctx, host))
+end
+
+local function set_verifycallback(ctx, params)
+  local fn = params.verifycallback
+  if fn == nil then return true end
+  if type(fn) ~= "function" then return bad_type("verifycallback", "function", fn) end
+  return apply(context.setverifycallback(ctx, fn))
+end
+
+-- The steps of newcontext, in LuaSec's order (then sslua's own keys).
+-- Issue 7 parameters, each off unless given: the server session cache,
+-- the key log, error objects and OCSP stapling (session.c, keylog.c,
+-- errobj.c, ocsp.c). Values are checked in C as well; messages are
+-- "invalid <key> parameter (...)".
+local function set_sessioncache(ctx, params)
+  local v = params.sessioncache
+  if v == nil then return true end
+  if type(v) == "boolean" then return apply(context.setsessioncache(ctx, v)) end
+  if type(v) ~= "table" then return bad_type("sessioncache", "boolean or table", v) end
+  return apply(context.setsessioncache(ctx, true, v.size, v.timeout))
+end
+
+local function set_keylog(ctx, params)
+  if params.keylog == nil then return true end
+  return apply(context.setkeylog(ctx, params.keylog))
+end
+
+local function set_errorobjects(ctx, params)
+  if params.errorobjects == nil then return true end
+  return apply(context.seterrorobjects(ctx, params.errorobjects))
+end
+
+local function set_ocsp(ctx, params)
+  if params.ocsp == nil then return true end
+  return apply(context.setocsp(ctx, params.ocsp))
+end
+
 local steps = {
   load_identities, set_locations, set_strings, set_lists, set_depth,
   set_dhparam, set_curves, set_verifyext, set_alpn, set_psk, set_dane,
+  load_pkcs12, set_verifyhost, set_verifycallback,
+  set_sessioncache, set_keylog, set_errorobjects, set_ocsp,
 }
+
+-- protocol: one of LuaSec's names, or a range {min =, max =} of them
+-- (either bound optional).
+local function create(protocol)
+  if type(protocol) == "string" then return context.create(protocol) end
+  if type(protocol) ~= "table" then
+    return nil, ("invalid protocol (%s)"):format(describe(protocol))
+  end
+  for k in pairs(protocol) do
+    if k ~= "min" and k ~= "max" then
+      return nil, ("invalid protocol range (unknown key %s)"):format(describe(k))
+    end
+  end
+  local ctx, msg = context.create("any")
+  if not ctx then return nil, msg end
+  local ok, err = apply(context.setprotocolrange(ctx, protocol.min, protocol.max))
+  if not ok then return nil, err end
+  return ctx
+end
 
 function ssl.newcontext(params)
   if type(params) ~= "table" then return bad_type("context", "table", params) end
   local protocol = params.protocol
   if protocol == nil then protocol = "any" end
-  if type(protocol) ~= "string" then
-    return nil, ("invalid protocol (%s)"):format(tostring(protocol))
-  end
-  local ctx, msg = context.create(protocol)
+  local ctx, msg = create(protocol)
   if not ctx then return nil, msg end
   local mode = params.mode
-  if type(mode) ~= "string" then return nil, ("invalid mode (%s)"):format(tostring(mode)) end
+  if type(mode) ~= "string" then return nil, ("invalid mode (%s)"):format(describe(mode)) end
   local ok, err = apply(context.setmode(ctx, mode))
   if not ok then return nil, err end
   for _, step in ipairs(steps) do
@@ -235,6 +357,38 @@ function ssl.newcontext(params)
     if not ok then return nil, err end
   end
   return ctx
+end
+
+-- A client profile that checks its peer: TLS 1.2 or later, verify =
+-- "peer" against the system CA store, OpenSSL's bug workarounds ("all")
+-- and no compression. The caller adds verifyhost (the name to check) and
+-- may override any key. Each call returns fresh tables.
+local SECURE_CLIENT = {
+  mode = "client", protocol = { min = "tlsv1_2" }, verify = "peer",
+  cafile = "system", options = { "all", "no_compression" },
+}
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+function ssl.secureclient(overrides)
+  if overrides ~= nil and type(overrides) ~= "table" then
+    return bad_type("overrides", "table", overrides)
+  end
+  local params = {}
+  for k, v in pairs(SECURE_CLIENT) do
+    params[k] = type(v) == "table" and copy(v) or v
+  end
+  for k, v in pairs(overrides or {}) do params[k] = v end
+  return params
+end
+
+-- A session exported with session:export() (DER) -> session | nil, message.
+function ssl.importsession(der)
+  return context.importsession(der)
 end
 
 -- Takes over the socket's descriptor; the LuaSocket object is left closed.
@@ -248,12 +402,16 @@ function ssl.wrap(sock, cfg)
   local kind = type(sock)
   if (kind ~= "userdata" and kind ~= "table") or type(sock.getfd) ~= "function"
      or type(sock.setfd) ~= "function" then
-    return nil, ("invalid socket (%s)"):format(tostring(sock))
+    return nil, ("invalid socket (%s)"):format(describe(sock))
+  end
+  local fd = sock:getfd()
+  if type(fd) ~= "number" then
+    return nil, ("invalid socket (getfd returned %s)"):format(describe(fd))
   end
   local conn, err = core.create(ctx)
   if not conn then return nil, err end
   local ok
-  ok, err = core.setfd(conn, sock:getfd())
+  ok, err = core.setfd(conn, fd)
   if not ok then
     conn:close()
     return nil, err

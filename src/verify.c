@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "context.h"
+#include "hostname.h"
 #include "options.h"
 #include "verify.h"
 
@@ -50,7 +51,12 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
   sslua_conn *c = ssl ? sslua_conn_from_ssl(ssl) : NULL;
   sslua_context *ctx = ssl ? sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl)) : NULL;
 
-  if (ok || c == NULL || ctx == NULL || !(ctx->verifyext & SSLUA_VERIFYEXT_CONTINUE))
+  if (c == NULL || ctx == NULL)
+    return ok;
+  /* The Lua verifycallback (hostname.c) judges first; lsec_continue then
+   * records and overrides whatever failure remains. */
+  ok = sslua_hostname_run_callback(ok, store, c, ctx);
+  if (ok || !(ctx->verifyext & SSLUA_VERIFYEXT_CONTINUE))
     return ok;
   record_error(c, X509_STORE_CTX_get_error_depth(store),
                X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
@@ -70,6 +76,14 @@ static int server_purpose_cb(X509_STORE_CTX *store, void *arg)
   return X509_verify_cert(store);
 }
 
+/* One OpenSSL verify callback serves lsec_continue and verifycallback:
+ * installed while either needs it, keeping the verify mode. */
+void sslua_verify_install(sslua_context *c)
+{
+  int needed = (c->verifyext & SSLUA_VERIFYEXT_CONTINUE) || sslua_hostname_has_callback(c);
+  SSL_CTX_set_verify(c->ctx, SSL_CTX_get_verify_mode(c->ctx), needed ? verify_cb : NULL);
+}
+
 static int ctx_setverifyext(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
@@ -84,7 +98,7 @@ static int ctx_setverifyext(lua_State *L)
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     const sslua_flag *f = name ? sslua_flag_find(verifyext_flags, name) : NULL;
     if (f == NULL) {
-      const char *shown = name ? name : luaL_tolstring(L, i, NULL);
+      const char *shown = name ? name : sslua_describe(L, i);
       lua_pushboolean(L, 0);
       lua_pushfstring(L, "invalid verify option (%s)", shown);
       return 2;
@@ -95,8 +109,7 @@ static int ctx_setverifyext(lua_State *L)
   if (bits >> 8)
     X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c->ctx), (unsigned long)(bits >> 8));
   c->verifyext = bits & 0xff;
-  SSL_CTX_set_verify(c->ctx, SSL_CTX_get_verify_mode(c->ctx),
-                     (c->verifyext & SSLUA_VERIFYEXT_CONTINUE) ? verify_cb : NULL);
+  sslua_verify_install(c);
   SSL_CTX_set_cert_verify_callback(c->ctx,
       (c->verifyext & SSLUA_VERIFYEXT_IGNORE_PURPOSE) ? server_purpose_cb : NULL, NULL);
   lua_pushboolean(L, 1);

@@ -7,6 +7,7 @@
 
 #include "compat.h"
 #include "connection.h"
+#include "context.h"
 
 enum {
   SSLUA_VERIFYEXT_CONTINUE       = 1 << 0,  /* lsec_continue */
@@ -15,6 +16,10 @@ enum {
 
 /* context.setverifyext(ctx, flag...), also ctx:setverifyext(...) */
 extern const luaL_Reg sslua_verify_context_functions[];
+
+/* Installs the OpenSSL verify callback while lsec_continue or a Lua
+ * verifycallback needs it (call after changing either). */
+void sslua_verify_install(sslua_context *c);
 
 /* Pushes a copy of the errors lsec_continue recorded, {[depth+1] = {msg…}},
  * and returns 1; returns 0 and pushes nothing when there are none. */

@@ -13,9 +13,10 @@ M = { seen = {} }
 package.loaded["spec.helpers.coverage"] = M
 
 local function mark(kind, name)
+  if type(name) ~= "string" then return end   -- only names can be in the inventory
   local set = M.seen[kind]
   if not set then set = {}; M.seen[kind] = set end
-  set[tostring(name)] = true
+  set[name] = true
 end
 M.mark = mark
 

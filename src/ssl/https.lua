@@ -56,19 +56,23 @@ local M = {
                "and OpenSSL 3",
 }
 
--- The TLS parameters every request gets unless it sets them itself. These
--- are LuaSec's: NO certificate verification. Turning on verification by
--- default (system CA store, host name check) is meant to be an edit of this
--- table only. Table values are copied before use.
--- LuaSec's defaults, plus ignore_unexpected_eof: socket.http reads a body
+-- The TLS parameters every request gets unless it sets them itself. Table
+-- values are copied before use. Unlike LuaSec (verify = "none": anyone
+-- could pose as any server), requests are verified by default: the
+-- server's chain against the system CA store (only when the caller names
+-- no cafile/capath of their own) and its name against the URL's host (an
+-- IP address against the certificate's IP addresses), with TLS 1.2 or
+-- later. `verify = "none"` turns both checks off, `verifyhost = false` the
+-- name check alone. Also ignore_unexpected_eof: socket.http reads a body
 -- without Content-Length with receive(2048) until "closed", and OpenSSL 3
 -- reports a server that closes without close_notify as an error instead
 -- (LuaSec issue 211, which breaks LuaRocks downloads). Such a body is
 -- close-delimited by HTTP's own rules, so nothing is lost by accepting it.
 local DEFAULTS = {
-  protocol = "any",
+  protocol = { min = "tlsv1_2" },
   options  = { "all", "no_sslv2", "no_sslv3", "no_tlsv1", "ignore_unexpected_eof" },
-  verify   = "none",
+  verify   = "peer",
+  cafile   = "system",
 }
 
 local function shallow_copy(t)
@@ -78,8 +82,9 @@ local function shallow_copy(t)
 end
 
 local function fill_defaults(params)
+  local own_trust = params.cafile ~= nil or params.capath ~= nil
   for k, v in pairs(DEFAULTS) do
-    if params[k] == nil then
+    if params[k] == nil and not (k == "cafile" and own_trust) then
       params[k] = type(v) == "table" and shallow_copy(v) or v
     end
   end
@@ -97,6 +102,24 @@ local function sni_name(host)
   host = host:gsub("%.$", "")
   if host == "" then return nil end
   return host
+end
+
+-- Does `verify` (a name or a list) ask to check the peer?
+local function verifies(verify)
+  if type(verify) == "table" then
+    for _, v in pairs(verify) do if v ~= "none" then return true end end
+    return false
+  end
+  return verify ~= "none"
+end
+
+-- The name the server's certificate must carry: the URL's host, without
+-- the brackets of an IPv6 literal; nil when nothing is verified or the
+-- caller chose a name (or false) with verifyhost.
+local function host_to_verify(params, host)
+  if params.verifyhost ~= nil or not verifies(params.verify) then return nil end
+  if type(host) ~= "string" then return nil end
+  return (host:gsub("^%[(.*)%]$", "%1"))
 end
 
 -- LuaSocket objects say "timeout"; sslua connections say "wantread" or
@@ -198,6 +221,11 @@ function methods:connect(host, port)
   s.target = conn
   local name = sni_name(host)
   if name and conn.sni then conn:sni(name) end
+  local check = host_to_verify(s.params, host)
+  if check then
+    ok, err = conn:setverifyhost(check)
+    if not ok then self:close() return nil, err end
+  end
   apply_timeouts(conn, block, total)
   ok, err = conn:dohandshake()
   if not ok then self:close() return nil, socket_error(err) end

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Peer driver: the openssl command line (s_server / s_client).
+
+Server: one long-running `openssl s_server -rev` per server config; it serves
+every connection of the cases that share the config. Its output is cut into
+one record per connection ("CONNECTION ESTABLISHED" ... "CONNECTION CLOSED",
+or "CONNECTION FAILURE" and the error lines after it).
+Client: one `openssl s_client` per connection.
+"""
+
+import os
+import re
+import select
+import subprocess
+import tempfile
+import threading
+import time
+
+import peerlib
+
+OPENSSL = os.environ.get("OPENSSL", "openssl")
+ALL_TLS13 = ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+             "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256")
+CIPHERS = "ALL:@SECLEVEL=0"
+PROTO = {"1.0": "TLSv1", "1.1": "TLSv1.1", "1.2": "TLSv1.2", "1.3": "TLSv1.3"}
+GROUPS = ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
+          "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"]
+
+ERR_RE = re.compile(r"error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)")
+OU_RE = re.compile(r"OU\s*=\s*([^,/\n]+)")
+
+
+def ssl_errors(lines):
+    """Reason texts of OpenSSL error lines and verify errors, in order."""
+    out = []
+    for line in lines:
+        m = ERR_RE.search(line)
+        if m:
+            out.append(m.group(1).strip())
+        elif line.startswith("verify error:"):
+            out.append("verify error: " + line.split(":", 2)[-1].strip())
+        elif "Verification error:" in line:
+            out.append(line.strip())
+    seen, uniq = set(), []
+    for e in out:
+        if e not in seen:
+            seen.add(e)
+            uniq.append(e)
+    return "; ".join(uniq)
+
+
+def common_args(cfg):
+    args = ["-cipher", CIPHERS, "-ciphersuites", ALL_TLS13]
+    args += ["-min_protocol", PROTO[cfg.get("min") or "1.0"]]
+    args += ["-max_protocol", PROTO[cfg.get("max") or "1.3"]]
+    if cfg.get("groups"):
+        args += ["-groups", ":".join(cfg["groups"])]
+    if cfg.get("alpn"):
+        args += ["-alpn", ",".join(cfg["alpn"])]
+    return args
+
+
+def identity_args(cfg):
+    args = []
+    if cfg.get("leaf"):
+        args += ["-cert", cfg["leaf"], "-key", cfg["key"]]
+        if cfg.get("chain"):
+            args += ["-cert_chain", cfg["chain"]]
+    return args
+
+
+class Server:
+    def __init__(self, ident, cfg):
+        self.ident = ident
+        self.cfg = cfg
+        argv = [OPENSSL, "s_server", "-rev", "-accept", "127.0.0.1:0"]
+        argv += common_args(cfg) + identity_args(cfg)
+        if cfg.get("ca"):
+            argv += ["-CAfile", cfg["ca"]]
+        if cfg.get("verify"):
+            argv += ["-Verify" if cfg.get("require_cert") else "-verify", "8",
+                     "-verify_return_error"]
+        if cfg.get("sni_name"):
+            argv += ["-servername", cfg["sni_name"], "-cert2", cfg["sni_leaf"],
+                     "-key2", cfg["sni_key"]]
+        self.proc = peerlib.start_process(argv, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT)
+        self.port = None
+        deadline = time.time() + 10
+        self.buf = b""
+        early = []
+        while self.port is None:
+            line = self._readline(deadline)
+            if line is None:
+                peerlib.stop_process(self.proc)
+                raise RuntimeError("s_server did not start: " + (
+                    ssl_errors(early) or " ".join(early)[-300:]))
+            early.append(line)
+            m = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _readline(self, deadline):
+        """One line of output, or None at EOF / when deadline passes."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode("utf-8", "replace").rstrip("\r")
+
+    def _watch(self):
+        pending = []          # lines that belong to the next record
+        record = None         # ("ok"|"fail", lines)
+        while True:
+            line = self._readline(time.time() + (0.15 if record else 3600))
+            if line is None:
+                if record is not None:
+                    self._report(record)
+                    record = None
+                    continue
+                if self.proc.poll() is not None:
+                    return
+                continue
+            if line.startswith("CONNECTION ESTABLISHED"):
+                if record is not None:
+                    self._report(record)
+                record = ["ok", pending + [line]]
+                pending = []
+            elif line.startswith("CONNECTION FAILURE"):
+                if record is not None:
+                    self._report(record)
+                record = ["fail", pending + [line]]
+                pending = []
+            elif line.startswith("CONNECTION CLOSED"):
+                if record is not None:
+                    record[1].append(line)
+                    self._report(record)
+                    record = None
+            elif record is not None and (record[0] == "fail" or ERR_RE.search(line)
+                                         or line.startswith("ERROR")):
+                if line.startswith("ERROR"):
+                    record[0] = "fail"
+                record[1].append(line)
+            elif record is not None and record[0] == "ok":
+                record[1].append(line)
+            else:
+                pending.append(line)
+
+    def _report(self, record):
+        status, lines = record
+        res = {"status": status}
+        for line in lines:
+            if line.startswith("Protocol version:"):
+                res["version"] = peerlib.version_label(line.split(":", 1)[1].strip())
+            elif line.startswith("Ciphersuite:"):
+                res["cipher"] = line.split(":", 1)[1].strip()
+            elif line.startswith("Peer certificate:"):
+                m = OU_RE.search(line)
+                if m:
+                    res["peer_cert"] = m.group(1).strip()
+        if status != "ok":
+            res["stage"] = "handshake" if "version" not in res else "io"
+            res["error"] = ssl_errors(lines) or " | ".join(lines)[-300:]
+        peerlib.emit({"event": "conn", "id": self.ident, "result": res})
+
+    def stop(self):
+        peerlib.stop_process(self.proc)
+
+
+def parse_client(out, rc, cfg, want_reply):
+    lines = out.splitlines()
+    res = {}
+    for line in lines:
+        m = re.match(r"(New|Reused), (TLSv[\d.]+|SSLv3|\(NONE\)), Cipher is (\S+)", line)
+        if m:
+            res["resumed"] = m.group(1) == "Reused"
+            if m.group(3) != "(NONE)":
+                res["cipher"] = m.group(3)
+        m = re.match(r"\s*Protocol\s*:\s*(\S+)", line)
+        if m:
+            res["version"] = peerlib.version_label(m.group(1))
+        m = re.match(r"ALPN protocol: (.+)", line)
+        if m:
+            res["alpn"] = m.group(1).strip()
+        m = re.match(r"Server Temp Key: ([^,]+)(?:, ([^,]+))?", line)
+        if m:
+            name = m.group(1).strip()
+            if name == "ECDH" and m.group(2):
+                name = m.group(2).strip()
+            elif name == "DH" and m.group(2):
+                name = "ffdhe" + m.group(2).split()[0]
+            res["group"] = {"prime256v1": "secp256r1", "X25519": "x25519",
+                            "X448": "x448"}.get(name, name)
+        if line.startswith("subject=") and "peer_cert" not in res:
+            m = OU_RE.search(line)
+            if m:
+                res["peer_cert"] = m.group(1).strip()
+    # The reply can follow a session ticket dump on the same line.
+    got_reply = want_reply is None or (want_reply + "\n") in out
+    if "\nclosed\n" in out:
+        res["close"] = "close_notify"
+    elif "read:errno" in out:
+        res["close"] = "no close_notify: " + re.search(r"read:errno=\d+", out).group(0)
+    errors = ssl_errors(lines)
+    if rc == 0 and got_reply and "cipher" in res:
+        res["status"] = "ok"
+    else:
+        res["status"] = "fail"
+        res["stage"] = "handshake" if "cipher" not in res else "io"
+        res["error"] = errors or ("no reply (exit %s)" % rc)
+    return res
+
+
+class Driver:
+    def __init__(self):
+        self.servers = {}
+        self.tmp = tempfile.mkdtemp(prefix="peer-openssl-")
+
+    def hello(self):
+        version = subprocess.run([OPENSSL, "version"], capture_output=True,
+                                 text=True).stdout.strip()
+        # "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)"
+        m = re.match(r"(.*?) \(Library: (.*)\)$", version)
+        if m and m.group(1) == m.group(2):
+            version = m.group(1)
+        listing = subprocess.run([OPENSSL, "ciphers", "-stdname", "-s", "-tls1_2", CIPHERS],
+                                 capture_output=True, text=True).stdout
+        c12 = [l.split()[0] for l in listing.splitlines() if l.startswith("TLS_")]
+        return {
+            "name": "openssl", "version": version,
+            "caps": {
+                "versions": ["1.0", "1.1", "1.2", "1.3"],
+                "ciphers12": c12,
+                "ciphers13": ALL_TLS13.split(":"),
+                "groups": GROUPS,
+                "sigs": ["rsa", "ecdsa", "ed25519"],
+                "dhe_server": True,
+                "long_lines": "client",     # s_server -rev reverses 16 KB at a time
+                "alpn_mismatch": "alert",
+                "client_resume": True,
+                "server_reports": ["version", "cipher", "peer_cert"],
+                "client_reports": ["version", "cipher", "alpn", "group", "peer_cert",
+                                   "resumed"],
+                "client_groups": True,
+                "sni_switch": True,
+            },
+        }
+
+    def start_server(self, ident, cfg):
+        srv = Server(ident, cfg)
+        self.servers[ident] = srv
+        return srv.port
+
+    def stop_server(self, ident):
+        srv = self.servers.pop(ident, None)
+        if srv:
+            srv.stop()
+
+    def _client_once(self, cfg, sess_in=None, sess_out=None):
+        argv = [OPENSSL, "s_client", "-connect", "%s:%d" % (cfg.get("host", "127.0.0.1"),
+                                                            cfg["port"]), "-ign_eof"]
+        argv += common_args(cfg) + identity_args(cfg)
+        if cfg.get("sni"):
+            argv += ["-servername", cfg["sni"]]
+        else:
+            argv += ["-noservername"]
+        if cfg.get("verify"):
+            argv += ["-CAfile", cfg["ca"], "-verify_return_error",
+                     "-verify_hostname", cfg.get("hostname") or "localhost"]
+        if sess_in:
+            argv += ["-sess_in", sess_in]
+        if sess_out:
+            argv += ["-sess_out", sess_out]
+        msg = cfg.get("send", "ping") + "\n"
+        proc = peerlib.start_process(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        try:
+            out, _ = proc.communicate(msg.encode(), timeout=cfg.get("timeout", 10))
+        except subprocess.TimeoutExpired:
+            peerlib.stop_process(proc)
+            return {"status": "fail", "stage": "timeout", "error": "s_client timed out"}
+        return parse_client(out.decode("utf-8", "replace"), proc.returncode, cfg,
+                            cfg.get("expect"))
+
+    def run_client(self, cfg):
+        if not cfg.get("resume"):
+            return self._client_once(cfg)
+        sess = os.path.join(self.tmp, "sess-%d.pem" % os.getpid())
+        if os.path.exists(sess):
+            os.unlink(sess)
+        first = self._client_once(cfg, sess_out=sess)
+        if first["status"] != "ok":
+            return first
+        if not os.path.exists(sess):
+            first.update(status="fail", stage="resume", error="no session saved")
+            return first
+        second = self._client_once(cfg, sess_in=sess)
+        os.unlink(sess)
+        return second
+
+    def close(self):
+        for ident in list(self.servers):
+            self.stop_server(ident)
+        try:
+            os.rmdir(self.tmp)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    peerlib.serve(Driver())

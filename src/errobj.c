@@ -1,0 +1,171 @@
+/*
+ * errobj.c - error objects: { kind, reason, message, ... } with
+ * __tostring = the message these calls return today, and __eq comparing
+ * messages. Lua only runs __eq between two tables, so `err == "closed"`
+ * is false with objects (hence opt-in); `tostring(err) == "closed"` works
+ * with both shapes.
+ *
+ *   kind          "closed" | "timeout" | "eof" | "tls" | "verify" | "system"
+ *   reason        OpenSSL's reason text, strerror() text, or the message
+ *   message       exactly the string returned without error objects
+ *   want          "read" | "write"                      (timeout)
+ *   openssl_code  ERR_get_error() value                 (tls, verify)
+ *   verify_code   X509_V_ERR_* of the peer's chain      (verify)
+ *   depth         chain depth of that error, when known (verify, client)
+ *   errno         the socket error number               (system)
+ */
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "context.h"
+#include "errobj.h"
+
+#define ERROR_META "sslua.error"
+
+static int errobj_index = -1;   /* SSL_CTX ex_data: non-NULL when on */
+
+int sslua_errobj_enabled(const SSL_CTX *ctx)
+{
+  return errobj_index >= 0 && SSL_CTX_get_ex_data(ctx, errobj_index) != NULL;
+}
+
+/* context.seterrorobjects(ctx, on) */
+static int ctx_seterrorobjects(lua_State *L)
+{
+  static char on_marker;
+  sslua_context *c = sslua_context_check(L, 1);
+  if (c->ctx == NULL)
+    return sslua_fail_false(L, "closed");
+  if (lua_type(L, 2) != LUA_TBOOLEAN)
+    return sslua_fail_false(L, "invalid errorobjects parameter (boolean expected, got %s)",
+                            luaL_typename(L, 2));
+  if (errobj_index < 0)
+    errobj_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  if (errobj_index < 0 ||
+      !SSL_CTX_set_ex_data(c->ctx, errobj_index, lua_toboolean(L, 2) ? &on_marker : NULL))
+    return sslua_fail_false(L, "out of memory");
+  return sslua_ok(L);
+}
+
+const luaL_Reg sslua_errobj_context_functions[] = {
+  { "seterrorobjects", ctx_seterrorobjects },
+  { NULL, NULL }
+};
+
+/* ------------------------------------------------------------------ */
+/* the objects                                                         */
+
+static int error_tostring(lua_State *L)
+{
+  lua_getfield(L, 1, "message");
+  if (lua_type(L, -1) != LUA_TSTRING)
+    lua_pushliteral(L, "unknown error");
+  return 1;
+}
+
+static int error_eq(lua_State *L)
+{
+  lua_getfield(L, 1, "message");
+  lua_getfield(L, 2, "message");
+  lua_pushboolean(L, lua_rawequal(L, -1, -2));
+  return 1;
+}
+
+static const luaL_Reg error_meta[] = {
+  { "__tostring", error_tostring },
+  { "__eq",       error_eq },
+  { NULL, NULL }
+};
+
+static void set_string(lua_State *L, const char *field, const char *value)
+{
+  lua_pushstring(L, value);
+  lua_setfield(L, -2, field);
+}
+
+static void set_integer(lua_State *L, const char *field, lua_Integer value)
+{
+  lua_pushinteger(L, value);
+  lua_setfield(L, -2, field);
+}
+
+/* The depth of a client's verification error: OpenSSL keeps only the
+ * code, so the received chain is verified once more, as the handshake did
+ * (same store, same parameters), to learn where it failed. -1: unknown. */
+static int verify_depth(SSL *ssl)
+{
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+  X509_STORE_CTX *store;
+  int depth = -1;
+
+  if (SSL_is_server(ssl) || chain == NULL || sk_X509_num(chain) == 0)
+    return -1;
+  if ((store = X509_STORE_CTX_new()) == NULL)
+    return -1;
+  if (X509_STORE_CTX_init(store, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)),
+                          sk_X509_value(chain, 0), chain) == 1 &&
+      X509_STORE_CTX_set_default(store, "ssl_server") == 1 &&
+      X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store), SSL_get0_param(ssl)) == 1 &&
+      X509_verify_cert(store) != 1)
+    depth = X509_STORE_CTX_get_error_depth(store);
+  X509_STORE_CTX_free(store);
+  ERR_clear_error();
+  return depth;
+}
+
+static void fill_tls(lua_State *L, sslua_conn *c, const char *msg)
+{
+  unsigned long code = c->err_code;
+  const char *reason = code ? ERR_reason_error_string(code) : NULL;
+  int verify = ERR_GET_LIB(code) == ERR_LIB_SSL &&
+               ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+
+  set_string(L, "kind", verify ? "verify" : "tls");
+  set_string(L, "reason", reason ? reason : msg);
+  if (code)
+    set_integer(L, "openssl_code", (lua_Integer)code);
+  if (verify && c->ssl != NULL) {
+    int depth = verify_depth(c->ssl);
+    set_integer(L, "verify_code", (lua_Integer)SSL_get_verify_result(c->ssl));
+    if (depth >= 0)
+      set_integer(L, "depth", depth);
+  }
+}
+
+/* Fills the table on top for message `msg`. The fixed texts say what
+ * happened by themselves; anything else is the fatal error recorded in
+ * err_kind (written once, when the stream broke for good). */
+static void fill(lua_State *L, sslua_conn *c, const char *msg)
+{
+  set_string(L, "message", msg);
+  if (strcmp(msg, "closed") == 0 || strcmp(msg, "unexpected eof while reading") == 0) {
+    set_string(L, "kind", msg[0] == 'c' ? "closed" : "eof");
+    set_string(L, "reason", msg);
+  } else if (strcmp(msg, "wantread") == 0 || strcmp(msg, "wantwrite") == 0) {
+    set_string(L, "kind", "timeout");
+    set_string(L, "reason", msg);
+    set_string(L, "want", msg + 4);
+  } else if (c->err_kind == SSLUA_ERRKIND_SYSTEM) {
+    set_string(L, "kind", "system");
+    set_string(L, "reason", msg);
+    set_integer(L, "errno", c->sys_errno);
+  } else {
+    fill_tls(L, c, msg);
+  }
+}
+
+int sslua_errobj_wrap(lua_State *L, sslua_conn *c, int nret)
+{
+  int idx = lua_gettop(L) - nret + 2;
+  if (!c->errobjects || nret < 2 || lua_type(L, idx) != LUA_TSTRING)
+    return nret;
+  lua_createtable(L, 0, 8);
+  fill(L, c, lua_tostring(L, idx));
+  if (luaL_newmetatable(L, ERROR_META))
+    luaL_setfuncs(L, error_meta, 0);
+  lua_setmetatable(L, -2);
+  lua_replace(L, idx);
+  return nret;
+}

@@ -102,9 +102,9 @@ spec-upstream: deps test-deps certs
 
 # The CI gates, runnable locally: specs, every Lua, sanitizers, lint.
 check: test
+	./ci/lint
 	./ci/matrix
 	./ci/sanitize
-	./ci/lint
 
 demo: build certs
 	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)

@@ -79,10 +79,6 @@ local function merge(t, extra)
   return r
 end
 
-local function opts(...)
-  local t = { ... }
-  return #t > 0 and t or {}
-end
 
 -- Our server and client params (the client verifies nothing: these specs
 -- are about options, not trust).

@@ -100,10 +100,6 @@ static int ctx_create(lua_State *L)
                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* LuaSec keeps the session cache off; sessions are opt-in. */
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
-  /* Without an id context a verifying server fails a client that offers a
-   * TLS 1.3 ticket ("session id context uninitialized") instead of doing
-   * a full handshake. */
-  SSL_CTX_set_session_id_context(c->ctx, (const unsigned char *)"sslua", 5);
   return 1;
 }
 
@@ -376,6 +372,11 @@ static int ctx_setverify(lua_State *L)
     return sslua_fail_false(L, "invalid verify option (%s)", bad);
   c->verify = bits;
   SSL_CTX_set_verify(c->ctx, bits, SSL_CTX_get_verify_callback(c->ctx));
+  /* Without an id context a verifying server fails a client that offers a
+   * TLS 1.3 ticket ("session id context uninitialized") instead of doing a
+   * full handshake. Only there: external TLS 1.3 PSKs need it empty. */
+  if (c->mode == SSLUA_MODE_SERVER && (bits & SSL_VERIFY_PEER))
+    SSL_CTX_set_session_id_context(c->ctx, (const unsigned char *)"sslua", 5);
   return sslua_ok(L);
 }
 

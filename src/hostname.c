@@ -126,7 +126,7 @@ static int apply_host(lua_State *L, X509_VERIFY_PARAM *param, char **kept,
 static int ctx_setverifyhost(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
-  char *kept;
+  char *kept = NULL;
   int err;
   if (c->ctx == NULL)
     return sslua_fail_false(L, "closed");
@@ -145,7 +145,7 @@ static int conn_setverifyhost(lua_State *L)
   sslua_conn *c = sslua_conn_check(L, 1);
   if (c->state == SSLUA_CONN_CLOSED || c->ssl == NULL)
     return sslua_fail(L, "closed");
-  char *kept;
+  char *kept = NULL;
   int err;
   if (c->state != SSLUA_CONN_NEW || !SSL_in_before(c->ssl))
     return sslua_fail(L, "handshake already started");

@@ -925,4 +925,12 @@ add(Y6, "spec/ocsp_spec.lua", {
   "OCSP stapling against openssl s_client -status reads our server's staple",
 })
 
+add({ "fault", "LuaSec raises for bad wrap/newcontext/create values (getfd not a number, values whose __tostring fails) instead of nil, message (reference H9; found by fuzz/api.lua)" },
+  "spec/fuzz_regressions_spec.lua", {
+  "fuzz regressions wrap with a socket whose getfd() is not a number returns nil, message",
+  "fuzz regressions newcontext with an option whose tostring fails returns nil, message",
+  "fuzz regressions newcontext with a mode whose tostring fails returns nil, message",
+  "fuzz regressions core.create with a value whose tostring fails returns nil, message",
+})
+
 return list

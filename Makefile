@@ -21,6 +21,9 @@ else
   LUA_ABI   := $(LUA_VERSION)
   LUA_DEBS  := lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev lua-socket
 endif
+# Debian names 5.1's headers package liblua5.1-0-dev; liblua5.1-dev is only a
+# virtual name, which dpkg never reports installed (apt-get would run each time).
+LUA_DEBS := $(subst liblua5.1-dev,liblua5.1-0-dev,$(LUA_DEBS))
 
 BUILD     ?= build/$(LUA_VERSION)
 LIBDIR    := $(BUILD)/lib

@@ -219,23 +219,6 @@ static int call_function(lua_State *L)
   return 0;
 }
 
-/* Runs fn(ud) protected on L, leaving the stack as it was; 1 if it ran. */
-static int run_protected(lua_State *L, lua_CFunction fn, void *ud)
-{
-  int top = lua_gettop(L), status;
-  if (!lua_checkstack(L, 8))
-    return 0;
-#if LUA_VERSION_NUM == 501
-  status = lua_cpcall(L, fn, ud);
-#else
-  lua_pushcfunction(L, fn);
-  lua_pushlightuserdata(L, ud);
-  status = lua_pcall(L, 1, 0, 0);
-#endif
-  lua_settop(L, top);
-  return status == 0;
-}
-
 /* Keeps the failure text with the SSL for the handshake error. */
 static void keep_why(SSL *ssl, const char *why)
 {
@@ -262,7 +245,7 @@ int sslua_hostname_run_callback(int ok, X509_STORE_CTX *store, sslua_conn *c,
   v.depth = X509_STORE_CTX_get_error_depth(store);
   /* After an accepted failure the store keeps that error: not ours now. */
   v.err = (!ok && code != X509_V_OK) ? X509_verify_cert_error_string(code) : NULL;
-  if (!run_protected(c->L, call_function, &v))
+  if (!sslua_run_protected(c->L, call_function, &v))
     snprintf(v.why, sizeof(v.why), "not enough memory");
   if (v.why[0] != '\0') {
     keep_why(ssl, v.why);

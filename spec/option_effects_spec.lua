@@ -59,8 +59,8 @@ local NO_VISIBLE_EFFECT = {
   -- option_effects "dtls-only"
   cookie_exchange = "DTLS only", no_query_mtu = "DTLS only", no_dtls_mask = "DTLS only",
   no_dtlsv1 = "DTLS only (not TLS 1.0's bit here)", no_dtlsv1_2 = "DTLS only (not TLS 1.2's bit here)",
-  -- live bits a peer cannot see on this build or with standard peers
   cisco_anyconnect = "DTLS1_BAD_VER on DTLS clients only",
+  -- live bits a peer cannot see on this build or with standard peers
   no_sslv3 = "SSLv3 is compiled out of Debian's OpenSSL",
   cleanse_plaintext = "wipes plaintext buffers in memory",
   enable_ktls = "kernel offload of the record layer, same bytes on the wire",

@@ -43,7 +43,7 @@ local NO_EFFECT = {
 
 -- DTLS-only names: no effect on the TLS contexts this module makes.
 local DTLS_ONLY = {
-  cookie_exchange = true, no_query_mtu = true,
+  cisco_anyconnect = true, cookie_exchange = true, no_query_mtu = true,
   no_dtls_mask = true, no_dtlsv1 = true, no_dtlsv1_2 = true,
 }
 

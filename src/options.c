@@ -44,7 +44,8 @@ const sslua_option sslua_options[] = {
   OP("allow_no_dhe_kex",                      SSL_OP_ALLOW_NO_DHE_KEX),
   OP("allow_unsafe_legacy_renegotiation",     SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION),
   OP("cipher_server_preference",              SSL_OP_CIPHER_SERVER_PREFERENCE),
-  OP("cisco_anyconnect",                      SSL_OP_CISCO_ANYCONNECT),
+  /* Sends DTLS1_BAD_VER: only a DTLS client ever acts on it. */
+  OP_DTLS("cisco_anyconnect",                 SSL_OP_CISCO_ANYCONNECT),
   OP("cleanse_plaintext",                     SSL_OP_CLEANSE_PLAINTEXT),
   OP_DTLS("cookie_exchange",                  SSL_OP_COOKIE_EXCHANGE),
   OP("cryptopro_tlsext_bug",                  SSL_OP_CRYPTOPRO_TLSEXT_BUG),

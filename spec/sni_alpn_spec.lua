@@ -422,6 +422,16 @@ describe("SNI", function()
         s:close(); c:close()
       end)
 
+      it("a trailing root dot names the same host, both ways; the client sends the name without it", function()
+        local s, c, sres, cres = run("Example.com.", true, { ["example.COM."] = ecdsa_ctx() })
+        assert.is_true(sres.ok, sres.err)
+        assert.is_true(cres.ok, cres.err)
+        assert.equal("server-ecdsa", served(c))
+        assert.equal("Example.com", s:getsniname())
+        assert.equal("Example.com", c:getsniname())
+        s:close(); c:close()
+      end)
+
       it("an unknown name, not strict, keeps the default context", function()
         local s, c, sres, cres = run("other.test", false)
         assert.is_true(sres.ok and cres.ok)
@@ -633,7 +643,10 @@ describe("SNI argument errors", function()
     assert.same({ nil, "invalid SNI name (empty string)" }, { c:sni("") })
     assert.same({ nil, "invalid SNI name (length > 255)" }, { c:sni(("a"):rep(256)) })
     assert.same({ nil, "invalid SNI name (contains a zero byte)" }, { c:sni("a\0b") })
+    assert.same({ nil, "invalid SNI name (empty string)" }, { c:sni(".") })   -- the root alone
     assert.is_true(c:sni(("a"):rep(255)))
+    assert.equal(("a"):rep(255), c:getsniname())
+    assert.is_true(c:sni(("a"):rep(255) .. "."))   -- 255 bytes once the root dot is dropped
     assert.equal(("a"):rep(255), c:getsniname())
     assert.is_true(c:sni("last.test"))   -- a later call replaces the name
     assert.equal("last.test", c:getsniname())
@@ -662,6 +675,10 @@ describe("SNI argument errors", function()
     local r = { s:sni({ ["A.test"] = good, ["a.TEST"] = ecdsa_ctx() }) }
     assert.is_nil(r[1])
     assert.matches("^invalid SNI map %(host name '.+' given twice%)$", r[2])
+    r = { s:sni({ ["a.test"] = good, ["a.test."] = ecdsa_ctx() }) }   -- one host, two spellings
+    assert.is_nil(r[1])
+    assert.matches("^invalid SNI map %(host name 'a%.test%.?' given twice%)$", r[2])
+    assert.same({ nil, "invalid SNI map (host name '.': empty string)" }, { s:sni({ ["."] = good }) })
     -- the same context under two spellings is fine; so is an empty map
     assert.is_true(s:sni({ ["A.test"] = good, ["a.TEST"] = good }))
     assert.is_true(s:sni({}))
@@ -880,6 +897,15 @@ describe("against openssl", function()
         function(s) assert.is_true(s:sni({ ["example.com"] = ecdsa_ctx() }, true)) end)
       assert.is_true(ok, err)
       assert.equal("Example.com", conn:getsniname())
+      assert.matches("OU = server-ecdsa", out.peer_subject, 1, true)
+    end)
+
+    it("s_client -servername with a trailing dot, our strict server maps it to the dotless name", function()
+      local defer = helpers.cleanup(finally)
+      local conn, ok, err, out = from_s_client(defer, server(), { servername = "example.com." },
+        function(s) assert.is_true(s:sni({ ["example.com"] = ecdsa_ctx() }, true)) end)
+      assert.is_true(ok, err)
+      assert.equal("example.com.", conn:getsniname())   -- as the client sent it
       assert.matches("OU = server-ecdsa", out.peer_subject, 1, true)
     end)
 

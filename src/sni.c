@@ -10,7 +10,8 @@
  * the connection's own context.
  *
  * The map is a private copy in the registry (conn->sni_ref), keyed by the
- * lower-cased host name: host names compare case-insensitively (RFC 4343)
+ * lower-cased host name without a trailing root dot: host names compare
+ * case-insensitively (RFC 4343) and "host." is "host" (RFC 6066)
  * and a caller changing its table later changes nothing. The copy also
  * keeps the mapped contexts alive for as long as the connection needs them.
  *
@@ -61,6 +62,14 @@ static void lower(char *dst, const char *src, size_t len)
   size_t i;
   for (i = 0; i < len; i++)
     dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+}
+
+/* The length of name without the one trailing dot a fully qualified name
+ * may carry: SNI sends host names without it (RFC 6066, section 3), so
+ * "example.com." and "example.com" are one host in both roles. */
+static size_t without_root_dot(const char *name, size_t len)
+{
+  return (len > 0 && name[len - 1] == '.') ? len - 1 : len;
 }
 
 static int has_map(const sslua_conn *c)
@@ -131,7 +140,7 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_NOACK;
   memset(&q, 0, sizeof(q));
   q.ref = c->sni_ref;
-  q.len = strlen(name);
+  q.len = without_root_dot(name, strlen(name));
   if (q.len <= sizeof(q.name)) {
     lower(q.name, name, q.len);
     if (!sslua_run_protected(c->L, find_context, &q))
@@ -168,6 +177,7 @@ static int copy_entry(lua_State *L, int copy)
     return sslua_fail(L, "invalid SNI map (host name expected as key, got %s)",
                       luaL_typename(L, -2));
   name = lua_tolstring(L, -2, &len);
+  len = without_root_dot(name, len);
   if ((why = bad_name(name, len)) != NULL)
     return sslua_fail(L, "invalid SNI map (host name '%s': %s)", name, why);
   ctx = sslua_context_test(L, -1);
@@ -219,15 +229,19 @@ static int set_map(lua_State *L, sslua_conn *c)
 /* Client: conn:sni(name) */
 static int set_name(lua_State *L, sslua_conn *c)
 {
+  char host[SNI_NAME_MAX + 1];
   const char *name, *why;
   size_t len;
 
   if (lua_type(L, 2) != LUA_TSTRING)
     return sslua_fail(L, "invalid SNI name");
   name = lua_tolstring(L, 2, &len);
+  len = without_root_dot(name, len);
   if ((why = bad_name(name, len)) != NULL)
     return sslua_fail(L, "invalid SNI name (%s)", why);
-  if (SSL_set_tlsext_host_name(c->ssl, name) != 1) {
+  memcpy(host, name, len);
+  host[len] = '\0';
+  if (SSL_set_tlsext_host_name(c->ssl, host) != 1) {
     ERR_clear_error();
     return sslua_fail(L, "not enough memory");
   }

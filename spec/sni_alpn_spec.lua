@@ -1,5 +1,5 @@
 -- SNI and ALPN: conn:sni / conn:getsniname / conn:getalpn and the alpn
--- parameter (context.setalpn / context.setalpncb).
+-- and alpnstrict parameters (context.setalpn / setalpncb / setalpnstrict).
 --
 -- ALPN results are checked against an oracle written from RFC 7301 and
 -- LuaSec's rules (server preference; a callback's string must be one the
@@ -170,6 +170,46 @@ describe("ALPN negotiation (oracle)", function()
       check_cell(co[2], form, "tlsv1_2")
     end)
   end
+
+  -- alpnstrict: the same cells; where the client offered ALPN and the
+  -- server (with a list or a callback) chose nothing, the handshake ends
+  -- with no_application_protocol instead of going on without ALPN.
+  for _, co in ipairs(CLIENT_OFFERS) do
+    for _, form in ipairs(SERVER_FORMS) do
+      it(("alpnstrict: client %s, server %s"):format(co[1], form[1]), function()
+        local offer, make, answer = co[2], form[2], form[3]
+        local param = make()
+        local expected = oracle(offer, answer)
+        local s, c = pair.wrap(server({ alpn = param, alpnstrict = true }), client({ alpn = offer }))
+        local sres, cres = pair.handshake(s, c)
+        if offer ~= nil and param ~= nil and expected == nil then
+          assert.same({ ok = false, err = "no application protocol" }, sres)
+          assert.same({ ok = false, err = "tlsv1 alert no application protocol" }, cres)
+        else
+          assert.is_true(sres.ok, sres.err)
+          assert.is_true(cres.ok, cres.err)
+          assert.equal(expected, s:getalpn())
+          assert.equal(expected, c:getalpn())
+        end
+        s:close(); c:close()
+      end)
+    end
+  end
+
+  it("alpnstrict on TLS 1.2 ends a no-overlap handshake the same way", function()
+    local s, c = pair.wrap(server({ alpn = { "h2" }, alpnstrict = true, protocol = "tlsv1_2" }),
+                           client({ alpn = { "foo" }, protocol = "tlsv1_2" }))
+    local sres, cres = pair.handshake(s, c)
+    assert.same({ ok = false, err = "no application protocol" }, sres)
+    assert.same({ ok = false, err = "tlsv1 alert no application protocol" }, cres)
+    s:close(); c:close()
+  end)
+
+  it("alpnstrict = false keeps LuaSec's behaviour: no overlap, no ALPN", function()
+    local s, c = connect_ok(server({ alpn = { "h2" }, alpnstrict = false }), client({ alpn = { "foo" } }))
+    assert.is_nil(s:getalpn()); assert.is_nil(c:getalpn())
+    s:close(); c:close()
+  end)
 
   it("server preference wins, in both directions", function()
     local s, c = connect_ok(server({ alpn = { "b", "a" } }), client({ alpn = { "a", "b" } }))
@@ -373,16 +413,34 @@ describe("ALPN parameter errors", function()
     assert.is_true(context.setalpncb(ctx, function() end))
   end)
 
-  it("setalpn and setalpncb on a closed context answer false, 'closed'", function()
+  it("alpnstrict: a boolean, on a server context", function()
+    for _, bad in ipairs { { "yes", "string" }, { 1, "number" }, { {}, "table" } } do
+      assert.same({ nil, "invalid alpnstrict parameter (boolean expected, got " .. bad[2] .. ")" },
+        { ssl.newcontext(server({ alpnstrict = bad[1] })) })
+    end
+    assert.same({ nil, "invalid alpnstrict parameter (server contexts only)" },
+      { ssl.newcontext(client({ alpnstrict = true })) })
+    assert.same({ nil, "invalid alpnstrict parameter (server contexts only)" },
+      { ssl.newcontext(client({ alpnstrict = false })) })
+    assert.is_userdata((ssl.newcontext(server({ alpnstrict = true }))))
+    local raw = assert(context.create("any"))   -- mode not set yet: accepted
+    assert.is_true(context.setalpnstrict(raw, true))
+    assert.same({ false, "invalid alpnstrict parameter (boolean expected, got no value)" },
+      { context.setalpnstrict(raw) })
+  end)
+
+  it("setalpn, setalpncb and setalpnstrict on a closed context answer false, 'closed'", function()
     local ctx = assert(ssl.newcontext(server()))
     close_context(ctx)
     assert.same({ false, "closed" }, { context.setalpn(ctx, "h2") })
     assert.same({ false, "closed" }, { context.setalpncb(ctx, function() end) })
+    assert.same({ false, "closed" }, { context.setalpnstrict(ctx, true) })
   end)
 
   it("a non-context first argument raises, as for every context function", function()
     assert.has_error(function() context.setalpn({}, "h2") end)
     assert.has_error(function() context.setalpncb(nil, function() end) end)
+    assert.has_error(function() context.setalpnstrict("ctx", true) end)
   end)
 end)
 
@@ -853,6 +911,16 @@ describe("against openssl", function()
       assert.is_true(ok, err)
       assert.is_nil(conn:getalpn())
       assert.is_false(out.alpn)
+    end)
+
+    it("s_client -alpn, our alpnstrict server without overlap: no_application_protocol", function()
+      local defer = helpers.cleanup(finally)
+      local conn, ok, err, out = from_s_client(defer, server({ alpn = { "h2" }, alpnstrict = true }),
+                                               { alpn = "x" })
+      assert.is_false(ok)
+      assert.equal("no application protocol", err)
+      assert.is_nil(conn:getalpn())
+      assert.matches("no application protocol", table.concat(out.errors, "|"), 1, true)
     end)
   end)
 

@@ -11,7 +11,7 @@ local coverage = require "spec.helpers.coverage"
 local PARAMS = {
   "mode", "protocol", "key", "password", "certificate", "certificates",
   "cafile", "capath", "ciphers", "ciphersuites", "verify", "verifyext",
-  "options", "depth", "dhparam", "curve", "curveslist", "alpn", "psk", "dane",
+  "options", "depth", "dhparam", "curve", "curveslist", "alpn", "alpnstrict", "psk", "dane",
   "verifyhost", "verifycallback", "pkcs12",
   "sessioncache", "keylog", "errorobjects", "ocsp",
 }

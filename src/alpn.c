@@ -224,14 +224,15 @@ static int select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
   q.ctx = ctx;
   q.in = in;
   q.inlen = inlen;
-  if (has_function(ctx)) {
-    if (conn == NULL || conn->L == NULL || !sslua_run_protected(conn->L, ask_lua, &q))
-      return SSL_TLSEXT_ERR_NOACK;
-  } else {
+  if (!has_function(ctx))
     q.found = sslua_alpn_match(ctx->alpn, ctx->alpn_len, in, inlen, &q.out, &q.outlen);
-  }
+  else if (conn == NULL || conn->L == NULL || !sslua_run_protected(conn->L, ask_lua, &q))
+    q.found = 0;
+  /* Strict: the client asked for protocols and none was chosen, so end
+   * with no_application_protocol (RFC 7301) rather than let it talk to a
+   * service it did not ask for (cross-protocol attacks such as ALPACA). */
   if (!q.found)
-    return SSL_TLSEXT_ERR_NOACK;
+    return ctx->alpn_strict ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
   *out = q.out;
   *outlen = q.outlen;
   return SSL_TLSEXT_ERR_OK;
@@ -300,6 +301,26 @@ static int ctx_setalpncb(lua_State *L)
   return 1;
 }
 
+/* context.setalpnstrict(ctx, flag) -> true | false, msg
+ * Server only: with flag true, a client whose ALPN offer the server's
+ * list or function does not answer fails the handshake. Clients that
+ * offer no ALPN are not affected. */
+static int ctx_setalpnstrict(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+
+  if (c->ctx == NULL)
+    return sslua_fail_false(L, "closed");
+  if (lua_type(L, 2) != LUA_TBOOLEAN)
+    return sslua_fail_false(L, "invalid alpnstrict parameter (boolean expected, got %s)",
+                            luaL_typename(L, 2));
+  if (c->mode == SSLUA_MODE_CLIENT)
+    return sslua_fail_false(L, "invalid alpnstrict parameter (server contexts only)");
+  c->alpn_strict = lua_toboolean(L, 2);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* connection method                                                   */
 
@@ -323,6 +344,7 @@ static int conn_getalpn(lua_State *L)
 const luaL_Reg sslua_alpn_context_functions[] = {
   { "setalpn",   ctx_setalpn },
   { "setalpncb", ctx_setalpncb },
+  { "setalpnstrict", ctx_setalpnstrict },
   { NULL, NULL }
 };
 

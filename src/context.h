@@ -35,6 +35,7 @@ typedef struct {
   int           refs[SSLUA_CTX_NREFS];  /* LUA_NOREF when unset */
   unsigned char *alpn;      /* server's ALPN list, wire format, owned */
   size_t        alpn_len;
+  int           alpn_strict; /* no ALPN match ends a server's handshake */
 } sslua_context;
 
 /* The live context at idx, or a Lua argument error ("invalid context"). */

@@ -244,6 +244,11 @@ local function set_alpn(ctx, params)
   return apply(context.setalpn(ctx, alpn))
 end
 
+local function set_alpnstrict(ctx, params)
+  if params.alpnstrict == nil then return true end
+  return apply(context.setalpnstrict(ctx, params.alpnstrict))
+end
+
 local function set_psk(ctx, params)
   local psk = params.psk
   if psk == nil then return true end
@@ -318,7 +323,7 @@ end
 
 local steps = {
   load_identities, set_locations, set_strings, set_lists, set_depth,
-  set_dhparam, set_curves, set_verifyext, set_alpn, set_psk, set_dane,
+  set_dhparam, set_curves, set_verifyext, set_alpn, set_alpnstrict, set_psk, set_dane,
   load_pkcs12, set_verifyhost, set_verifycallback,
   set_sessioncache, set_keylog, set_errorobjects, set_ocsp,
 }

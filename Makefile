@@ -108,6 +108,7 @@ check: test
 	./ci/lint
 	./ci/matrix
 	./ci/sanitize
+	$(MAKE) fuzz-api-quick
 
 demo: build certs
 	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)

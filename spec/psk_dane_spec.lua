@@ -85,6 +85,22 @@ describe("psk", function()
         assert.equal("ping", s:receive())
       end)
 
+      it("a verifying server and a verifying client still agree on the PSK", function()
+        -- A verifying server sets a session id context (context.c); the
+        -- PSK session OpenSSL builds must match it. Without a certificate
+        -- on the server only the PSK can complete this handshake.
+        for _, verify in ipairs { "peer", { "peer", "fail_if_no_peer_cert" } } do
+          local sp = psk_server(protocol, alice_key, { verify = verify })
+          local cp = psk_client(protocol, as_alice)
+          cp.verify = "peer"
+          local s, c, sres, cres = pair.connect(sp, cp)
+          assert.same({ ok = true }, sres)
+          assert.same({ ok = true }, cres)
+          assert.is_nil(c:getpeercertificate())
+          s:close(); c:close()
+        end
+      end)
+
       it("an unknown identity (server returns nil) fails the handshake", function()
         local _, _, sres, cres = pair.connect(psk_server(protocol, alice_key),
                                               psk_client(protocol, function() return "bob", KEY end))

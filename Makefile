@@ -157,6 +157,46 @@ fuzz-api:
 fuzz-api-quick:
 	./fuzz/run-api "1 2" 6000
 
+# Benchmarks (bench/, see bench/README.md): `make bench` (about 10 minutes)
+# writes build/bench/report.md - ours vs a C reference vs upstream LuaSec,
+# with the targets met or missed; `make bench-quick` (under a minute, CI)
+# only proves that every driver still works: it fails on a broken driver,
+# never on a figure.
+BENCH_DEBS := valgrind lua-sec python3 openssl
+BENCH_RUN   = python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
+              --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref build/bench/ref
+
+.PHONY: bench bench-quick
+bench: build certs build/bench/ref
+	@./ci/apt-ensure $(BENCH_DEBS)
+	$(BENCH_RUN) --out build/bench
+
+bench-quick: build certs build/bench/ref
+	@./ci/apt-ensure $(BENCH_DEBS)
+	$(BENCH_RUN) --quick --out build/bench/quick
+
+build/bench/ref: bench/ref.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L $(SSL_CFLAGS) $< -o $@ $(SSL_LIBS)
+
+# Load and slow-loris specs in their full form (`make test` runs them short):
+# one select-loop Lua server holds LOAD_CONNS TLS connections at once, for
+# LOAD_ROUNDS rounds, with no descriptor or RSS growth; LOAD_STALLERS stalled
+# handshakes hold up none of LOAD_NORMAL clients and are dropped after
+# LOAD_DEADLINE seconds. Prints the figures (spec/load_spec.lua).
+LOAD_CONNS    ?= 1000
+LOAD_ROUNDS   ?= 5
+LOAD_STALLERS ?= 300
+LOAD_NORMAL   ?= 500
+LOAD_DEADLINE ?= 5
+
+.PHONY: load
+load: build test-deps certs
+	$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	  LOAD_CONNS=$(LOAD_CONNS) LOAD_ROUNDS=$(LOAD_ROUNDS) LOAD_STALLERS=$(LOAD_STALLERS) \
+	  LOAD_NORMAL=$(LOAD_NORMAL) LOAD_DEADLINE=$(LOAD_DEADLINE) \
+	  $(BUSTED) spec/load_spec.lua spec/slowloris_spec.lua
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl
 	install -m 0755 $(LIBDIR)/ssl.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/ssl.so

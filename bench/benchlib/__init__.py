@@ -1,0 +1,1 @@
+"""bench/benchlib: the pieces of bench/run.py (processes, cases, callgrind, report)."""

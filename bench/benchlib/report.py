@@ -1,0 +1,353 @@
+"""build/bench/report.md: machine, targets (met/missed), the tables, method."""
+import statistics
+import time
+
+TARGET_KIB = 12.0
+
+
+# ------------------------------------------------------------ statistics
+
+class Stat:
+    """Median and range of one figure over the runs."""
+
+    def __init__(self, values):
+        self.values = sorted(values)
+        self.n = len(values)
+        self.median = statistics.median(values) if values else None
+        self.lo = self.values[0] if values else None
+        self.hi = self.values[-1] if values else None
+
+    def spread(self):
+        """(max - min) / median: the run-to-run noise."""
+        return (self.hi - self.lo) / self.median if self.n > 1 and self.median else 0.0
+
+    def fmt(self, digits=0):
+        if self.median is None:
+            return "–"
+        f = "%%.%df" % digits
+        if self.n == 1:
+            return f % self.median
+        return (f + " (" + f + "–" + f + ")") % (self.median, self.lo, self.hi)
+
+
+def stat(results, section, case, impl, metric):
+    return Stat([s[metric] for s in results.get(section, case, impl)
+                 if s.get(metric) is not None])
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r, digits=2):
+    return "–" if r is None else "%.*f×" % (digits, r)
+
+
+def brief(sample):
+    """One line for the progress output."""
+    keys = ("hs_per_s", "client_cpu_us", "server_cpu_us", "mb_s", "cpu_s_per_gib",
+            "idle_kib", "echo_kib")
+    return " ".join("%s=%.1f" % (k, sample[k]) for k in keys if sample.get(k) is not None)
+
+
+# ------------------------------------------------------------ targets
+
+class Target:
+    """One row of the targets table: measured vs goal, at least or at most."""
+
+    def __init__(self, name, measured, goal, at_least, shown=None, note="", unit="×"):
+        self.name, self.measured, self.goal, self.at_least = name, measured, goal, at_least
+        self.shown, self.note, self.unit = shown, note, unit
+
+    def status(self):
+        if self.measured is None:
+            return "not measured", ""
+        met = self.measured >= self.goal if self.at_least else self.measured <= self.goal
+        if met:
+            return "met", ""
+        if self.at_least:
+            return "**missed**", "%.1f%% short" % ((1 - self.measured / self.goal) * 100)
+        return "**missed**", "%.1f%% over" % ((self.measured / self.goal - 1) * 100)
+
+    def row(self):
+        st, by = self.status()
+        shown = self.shown if self.shown is not None else fmt_ratio(self.measured, 3)
+        goal = ("≥ " if self.at_least else "≤ ") + (
+            "%.2f×" % self.goal if self.unit == "×" else "%g %s" % (self.goal, self.unit))
+        return "| %s | %s | %s | %s %s | %s |" % (self.name, shown, goal, st, by, self.note)
+
+
+def _med(results, section, case, impl, metric):
+    return stat(results, section, case, impl, metric).median
+
+
+def bulk_targets(results):
+    out = []
+    for tls in ("1.3", "1.2"):
+        for pat in ("16384", "65536"):
+            case = (tls, pat)
+            ours = _med(results, "bulk", case, "ours", "mb_s")
+            name = "TLS %s receive(%s)" % (tls, pat)
+            out.append(Target(name + ": MB/s vs C reference",
+                              ratio(ours, _med(results, "bulk", case, "ref", "mb_s")), 1.0, True))
+            out.append(Target(name + ": MB/s vs upstream LuaSec",
+                              ratio(ours, _med(results, "bulk", case, "upstream", "mb_s")),
+                              1.15, True))
+            cg = ("recv", tls, pat)
+            out.append(Target(name + ": instructions/MB vs C reference",
+                              ratio(_med(results, "cg", cg, "ours", "per_unit"),
+                                    _med(results, "cg", cg, "ref", "per_unit")), 1.05, False,
+                              note=_top_link(results, cg)))
+        case = (tls, "*l")
+        out.append(Target("TLS %s receive(\"*l\"), 64-byte lines: MB/s vs upstream LuaSec" % tls,
+                          ratio(_med(results, "bulk", case, "ours", "mb_s"),
+                                _med(results, "bulk", case, "upstream", "mb_s")), 1.5, True))
+    return out
+
+
+def _top_link(results, case):
+    s = results.get("cg", case, "ours")
+    return "[profile](%s)" % s[0]["top"] if s else ""
+
+
+def handshake_targets(results, cfg):
+    out = []
+    for role, tls, key in cfg["cg_hs"]:
+        cg = ("hs", role, tls, key)
+        out.append(Target("Handshake %s, TLS %s %s: instructions/handshake vs C reference"
+                          % (role, tls, key.upper()),
+                          ratio(_med(results, "cg", cg, "ours", "per_unit"),
+                                _med(results, "cg", cg, "ref", "per_unit")), 1.02, False,
+                          note=_top_link(results, cg)))
+    for tls, key in cfg["combos"]:
+        ref = stat(results, "hs", (tls, key), "ref>ref", "hs_per_s")
+        tol = max(0.02, ref.spread())
+        for role, pairing in (("client", "ours>ref"), ("server", "ref>ours")):
+            ours = _med(results, "hs", (tls, key), pairing, "hs_per_s")
+            out.append(Target("Handshakes/s as %s, TLS %s %s: vs C reference (within noise)"
+                              % (role, tls, key.upper()),
+                              ratio(ours, ref.median), 1 - tol, True,
+                              note="noise = max(2%%, C reference's spread) = %.0f%%" % (tol * 100)))
+    return out
+
+
+def memory_targets(results):
+    out = []
+    for tls in ("1.3", "1.2"):
+        for role in ("server", "client"):
+            kib = _med(results, "mem", (tls, role), "ours", "idle_kib")
+            out.append(Target("Memory per idle connection, %s, TLS %s (KiB)" % (role, tls),
+                              kib, TARGET_KIB, False, unit="KiB",
+                              shown="–" if kib is None else "%.1f KiB" % kib))
+    return out
+
+
+def all_targets(results, cfg):
+    return bulk_targets(results) + handshake_targets(results, cfg) + memory_targets(results)
+
+
+# ------------------------------------------------------------ tables
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _impl_columns(results, section, case, metric, digits, impls=("ours", "ref", "upstream")):
+    stats = [stat(results, section, case, i, metric) for i in impls]
+    return stats, [s.fmt(digits) for s in stats]
+
+
+def bulk_table(results, meta):
+    rows = []
+    for tls in ("1.3", "1.2"):
+        for pat in ("16384", "65536", "*a", "*l", "send"):
+            (o, r, u), cells = _impl_columns(results, "bulk", (tls, pat), "mb_s", 0)
+            (_, _, _), cpu = _impl_columns(results, "bulk", (tls, pat), "cpu_s_per_gib", 3)
+            what = "send(1 MiB)" if pat == "send" else "receive(%s)" % (
+                pat if pat[0] != "*" else '"%s"' % pat)
+            rows.append(["TLS " + tls, what] + cells
+                        + [fmt_ratio(ratio(o.median, r.median)), fmt_ratio(ratio(o.median, u.median))]
+                        + cpu)
+    return _table(["TLS", "call", "ours MB/s", "C ref MB/s", "upstream MB/s", "ours/C",
+                   "ours/upstream", "ours CPU s/GiB", "C ref CPU s/GiB", "upstream CPU s/GiB"],
+                  rows)
+
+
+def handshake_tables(results, meta):
+    out = []
+    for tls, key in meta["cfg"]["combos"]:
+        rows = []
+        ref = stat(results, "hs", (tls, key), "ref>ref", "hs_per_s").median
+        for pairing, samples in sorted(results.data["hs"].get((tls, key), {}).items(),
+                                       key=lambda kv: _pairing_order(kv[0])):
+            c, s = pairing.split(">")
+            st = Stat([x["hs_per_s"] for x in samples])
+            cc = Stat([x["client_cpu_us"] for x in samples if x.get("client_cpu_us")])
+            sc = Stat([x["server_cpu_us"] for x in samples if x.get("server_cpu_us")])
+            rows.append([_who(c, "client"), _who(s, "server"), st.fmt(0),
+                         fmt_ratio(ratio(st.median, ref)), cc.fmt(0), sc.fmt(0)])
+        out.append("#### TLS %s, %s\n\n" % (tls, "RSA-2048" if key == "rsa" else "ECDSA P-256")
+                   + _table(["client", "server", "handshakes/s", "vs C↔C",
+                             "client CPU µs/hs", "server CPU µs/hs"], rows))
+    return "\n\n".join(out)
+
+
+PAIRING_ORDER = ["ours>ref", "ref>ours", "ours>ours", "ref>ref", "upstream>ref",
+                 "ref>upstream", "openssl>ref", "ref>openssl", "openssl>ours", "ours>openssl"]
+
+
+def _pairing_order(p):
+    return PAIRING_ORDER.index(p) if p in PAIRING_ORDER else len(PAIRING_ORDER)
+
+
+def _who(impl, role):
+    if impl == "openssl":
+        return "openssl s_time" if role == "client" else "openssl s_server"
+    return {"ours": "ours", "ref": "C ref", "upstream": "upstream"}[impl]
+
+
+def memory_table(results, meta):
+    rows = []
+    for tls in ("1.3", "1.2"):
+        for role in ("server", "client"):
+            _, idle = _impl_columns(results, "mem", (tls, role), "idle_kib", 1)
+            _, echo = _impl_columns(results, "mem", (tls, role), "echo_kib", 1)
+            rows.append(["TLS " + tls, role] + idle + echo)
+    return _table(["TLS", "measured side", "ours idle", "C ref idle", "upstream idle",
+                   "ours after echo", "C ref after echo", "upstream after echo"], rows)
+
+
+def callgrind_table(results, meta):
+    rows = []
+    for case in sorted(results.data["cg"], key=lambda c: (c[0] != "recv", c)):
+        stats = [stat(results, "cg", case, i, "per_unit").median for i in ("ours", "ref", "upstream")]
+        o, r, u = stats
+        unit = "per MB" if case[0] == "recv" else "per handshake"
+        what = ("TLS %s receive(%s)" % case[1:]) if case[0] == "recv" else (
+            "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper()))
+        links = ", ".join("[%s](%s)" % (i, results.get("cg", case, i)[0]["top"])
+                          for i in ("ours", "ref", "upstream") if results.get("cg", case, i))
+        rows.append([what, unit] + ["–" if v is None else "{:,.0f}".format(v) for v in stats]
+                    + [fmt_ratio(ratio(o, r)), fmt_ratio(ratio(o, u)), links])
+    return _table(["case", "Ir", "ours", "C ref", "upstream", "ours/C", "ours/upstream",
+                   "top functions"], rows) + "\n\n" + _vs_ref(results)
+
+
+def _vs_ref(results):
+    """Where ours spends more than the C reference, the largest differences."""
+    lines = ["Where ours spends more than the C reference (self Ir per unit, ours minus C "
+             "reference, largest first; `lua5.3`, `libcrypto` and `libssl` are stripped, so "
+             "their functions show as addresses):\n"]
+    for case in sorted(results.data["cg"], key=lambda c: (c[0] != "recv", c)):
+        ours = results.get("cg", case, "ours")
+        if ours and ours[0].get("vs_ref"):
+            what = ("TLS %s receive(%s)" % case[1:]) if case[0] == "recv" else (
+                "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper()))
+            lines.append("- %s: %s" % (what, ", ".join(
+                "`%s` +%s" % (fn, "{:,.0f}".format(ir)) for fn, ir in ours[0]["vs_ref"])))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------ the report
+
+def render(results, meta):
+    cfg = meta["cfg"]
+    targets = all_targets(results, cfg)
+    parts = [
+        "# sslua benchmarks\n",
+        "%s run, %s, %.0f s. Medians over %d run(s), (min–max) when more than one; "
+        "implementations interleaved run by run. Load average at start %.2f, at end %.2f "
+        "(above ~0.5 the machine was shared and timings are noisy; instruction counts "
+        "are not affected)." % (meta["mode"], time.strftime("%Y-%m-%d %H:%M", time.localtime(
+            meta["started"])), meta["seconds"], cfg["runs"], meta["load"][0][0],
+            meta["load"][1][0]),
+        "\n## Machine\n",
+        _table(["", ""], [[k, v] for k, v in meta["machine"]]),
+        "\n## Targets\n",
+        "Ratios are ours ÷ reference, medians of the same run. A missed target says how far "
+        "the measured value is from the goal, relative to the goal (\"20% short\": "
+        "measured = 0.8 × goal; \"20% over\": measured = 1.2 × goal).\n",
+        "| target | measured | goal | status | notes |\n|---|---|---|---|---|",
+        "\n".join(t.row() for t in targets),
+        "\n## Bulk transfer\n",
+        "%s one way per run (receive(\"*l\"): %s), 1 MiB writes of 64-byte lines. "
+        "receive: the measured side is the receiver and the sender is the C reference; "
+        "send: the measured side sends and the C reference receives in 16 KiB reads. "
+        "MB = 10⁶ bytes; CPU is the measured process's user + system time for the transfer. "
+        "Negotiated (same for every implementation, checked): %s.\n"
+        % (_size(cfg["bulk_bytes"]), _size(cfg["line_bytes"]), negotiated(results, "bulk")),
+        bulk_table(results, meta),
+        "\n## Handshakes\n",
+        "%d full handshakes per run, a new TCP connection each (openssl s_time: %d s). "
+        "The server closes after its handshake, the client reads until that close_notify, "
+        "then closes. Handshakes/s is the client's count over its wall time; CPU µs per "
+        "handshake is each side's own process time (s_time/s_server: whole-process time "
+        "from the kernel). \"vs C↔C\" compares with the C reference talking to itself. "
+        "Negotiated (checked per case): %s; no implementation sets groups, so all use OpenSSL's default key exchange.\n"
+        % (cfg["hs_count"], cfg["stime_seconds"], negotiated(results, "hs")),
+        handshake_tables(results, meta),
+        "\n## Memory per connection\n",
+        "KiB of RSS per connection: %d connections held open in one process (the other end "
+        "is the C reference), RSS after a full garbage collection, minus RSS before them "
+        "(taken after one warm-up connection), divided by %d. \"After echo\": each "
+        "connection then carried one line each way (TLS 1.3 clients also take in the "
+        "server's session tickets then). RSA-2048 server certificate.\n"
+        % (cfg["mem_count"], cfg["mem_count"]),
+        memory_table(results, meta),
+        "\n## Instruction counts (callgrind)\n",
+        METHOD_CALLGRIND % (_size(cfg["cg_extra_bytes"]), _size(cfg["cg_small_bytes"]),
+                            cfg["cg_hs_extra"]),
+        callgrind_table(results, meta),
+    ]
+    if results.failures:
+        parts += ["\n## Failures\n",
+                  "\n".join("- **%s**: `%s`" % (w, e.strip().splitlines()[0] if e.strip() else e)
+                            for w, e in results.failures),
+                  "\nFull messages in results.json; driver stderr in logs/."]
+    return "\n".join(parts) + "\n"
+
+
+METHOD_CALLGRIND = (
+    "Deterministic instruction counts (Ir) of the measured process under `valgrind "
+    "--tool=callgrind`, its peer being the native C reference. Each figure is the "
+    "difference of two runs: %s received after a first %s, or %d handshake(s) after a "
+    "first one — so process, Lua and OpenSSL start-up, context set-up and the cold first "
+    "handshake cancel out and only the steady-state work is counted. The same subtraction "
+    "per function gives the \"top functions\" files (self Ir of the extra work, from "
+    "`callgrind_annotate`; raw `.out` files beside them). glibc's `rep movsb` copy path is "
+    "switched off by GLIBC_TUNABLES in these runs for every implementation, because "
+    "callgrind would count it as one instruction per byte. Valgrind hides AVX-512, so "
+    "OpenSSL takes its AVX2/AES-NI paths here.\n")
+
+
+def negotiated(results, section):
+    """'TLSv1.3 TLS_AES_256_GCM_SHA384, ...': what the runs of a section agreed on."""
+    seen = sorted({"%s %s" % (s.get("protocol"), s["cipher"])
+                   for by_impl in results.data[section].values()
+                   for samples in by_impl.values() for s in samples if s.get("cipher")})
+    return ", ".join(seen) or "–"
+
+
+def _size(n):
+    return "%d MiB" % (n // 2 ** 20) if n < 2 ** 30 else "%g GiB" % (n / 2 ** 30)
+
+
+def write_top(path, top, what, units, case):
+    unit = "MB" if case[0] == "recv" else "handshake"
+    with open(path, "w") as f:
+        f.write("%s: self instructions of the extra work (large run minus small run),\n"
+                "per function, from callgrind_annotate; last column per %s.\n\n" % (what, unit))
+        for ir, fn in top:
+            f.write("%14s  %12s  %s\n" % ("{:,}".format(ir), "{:,.0f}".format(ir / units), fn))
+
+
+def summary(results, meta):
+    lines = ["", "Targets:"]
+    for t in all_targets(results, meta["cfg"]):
+        st, by = t.status()
+        shown = t.shown if t.shown is not None else fmt_ratio(t.measured, 3)
+        lines.append("  %-22s %-9s %s" % (st.strip("*") + (" " + by if by else ""), shown, t.name))
+    return "\n".join(lines)

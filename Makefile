@@ -103,12 +103,10 @@ spec-upstream: deps test-deps certs
 	@./ci/apt-ensure lua-sec
 	SSLUA_CERTS=$(CERTDIR) ./ci/spec-upstream $(LUA_BIN)
 
-# The CI gates, runnable locally: specs, every Lua, sanitizers, lint.
-check: test
-	./ci/lint
-	./ci/matrix
-	./ci/sanitize
-	$(MAKE) fuzz-api-quick
+# Everything CI runs (.ci/run holds the one list): make test, then the
+# gates - lint, every Lua, sanitizers, valgrind, fuzzer and bench smoke runs.
+check:
+	./.ci/run
 
 demo: build certs
 	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)

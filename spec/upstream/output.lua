@@ -79,7 +79,7 @@ return function(options)
     if status == "pending" and not (entry and entry.kind == "crash" and guard) then
       verdict = "skipped"
     elseif status == "success" then
-      verdict = entry and "unexpected-pass" or "same"
+      verdict = (entry and entry.kind ~= "timing") and "unexpected-pass" or "same"
     elseif entry then
       verdict = "divergence"
     else

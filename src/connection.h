@@ -30,7 +30,7 @@ typedef struct {
   int              sys_errno;
   sslua_timeout    tm;
   sslua_buffer     buf;
-  int              sni_ref;      /* server SNI map {name = context}, LUA_NOREF if none */
+  int              sni_ref;      /* weak holder of the SNI map (sni.c), LUA_NOREF if none */
   int              sni_strict;
   int              verify_ref;   /* per-depth verify errors (lsec_continue) */
   char             error[256];   /* text of the last TLS error */

@@ -53,16 +53,67 @@ sslua_context *sslua_context_from_ssl_ctx(const SSL_CTX *ctx)
   return (sslua_context *)SSL_CTX_get_ex_data(ctx, context_index);
 }
 
+/* Callback values live in the context's user value (a table, slot + 1 ->
+ * value), not in the registry: a callback that refers back to its context
+ * (a closure over the object holding it, say) then forms a cycle the
+ * collector can take. OpenSSL callbacks only know the C pointer; a weak
+ * registry table leads from it to the context. refs[slot] only says
+ * whether a value is set. */
+static char owners_key;   /* registry[&owners_key]: {[c] = context}, weak values */
+
+static void push_owners(lua_State *L)
+{
+  lua_pushlightuserdata(L, &owners_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (lua_istable(L, -1))
+    return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushlightuserdata(L, &owners_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+/* Pushes c's callback table; returns 0 after pushing nil when c is gone. */
+static int push_callbacks(lua_State *L, const sslua_context *c)
+{
+  push_owners(L);
+  lua_pushlightuserdata(L, (void *)c);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) != LUA_TUSERDATA)
+    return 0;
+  lua_getuservalue(L, -1);
+  lua_remove(L, -2);
+  return lua_istable(L, -1);
+}
+
 void sslua_context_setref(lua_State *L, sslua_context *c, int slot, int idx)
 {
-  luaL_unref(L, LUA_REGISTRYINDEX, c->refs[slot]);
-  lua_pushvalue(L, idx);
-  c->refs[slot] = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (idx < 0)
+    idx = lua_gettop(L) + idx + 1;
+  if (push_callbacks(L, c)) {
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, -2, slot + 1);
+    c->refs[slot] = lua_isnil(L, idx) ? LUA_REFNIL : slot + 1;
+  }
+  lua_pop(L, 1);
 }
 
 int sslua_context_pushref(lua_State *L, const sslua_context *c, int slot)
 {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->refs[slot]);
+  if (c->refs[slot] == LUA_NOREF || c->refs[slot] == LUA_REFNIL) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  if (push_callbacks(L, c)) {
+    lua_rawgeti(L, -1, slot + 1);
+    lua_remove(L, -2);
+  }
   return lua_type(L, -1);
 }
 
@@ -85,6 +136,13 @@ static int ctx_create(lua_State *L)
   for (i = 0; i < SSLUA_CTX_NREFS; i++)
     c->refs[i] = LUA_NOREF;
   luaL_setmetatable(L, SSLUA_CONTEXT_META);
+  lua_newtable(L);                      /* callback values (setref) */
+  lua_setuservalue(L, -2);
+  push_owners(L);
+  lua_pushlightuserdata(L, c);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
   sslua_err_clear();
   c->ctx = SSL_CTX_new(TLS_method());
   if (c->ctx == NULL) {
@@ -95,7 +153,9 @@ static int ctx_create(lua_State *L)
   SSL_CTX_set_ex_data(c->ctx, context_index, c);
   SSL_CTX_set_min_proto_version(c->ctx, proto->min_version);
   SSL_CTX_set_max_proto_version(c->ctx, proto->max_version);
-  /* Partial writes let send() report exactly what went out on a timeout. */
+  /* Partial writes let send() report exactly what went out on a timeout.
+   * OpenSSL's record buffers are released by connection.c when a
+   * connection goes idle, not after every record (RELEASE_BUFFERS). */
   SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   /* LuaSec keeps the session cache off; sessions are opt-in. */
@@ -114,10 +174,10 @@ static int ctx_gc(lua_State *L)
     SSL_CTX_free(c->ctx);
     c->ctx = NULL;
   }
-  for (i = 0; i < SSLUA_CTX_NREFS; i++) {
-    luaL_unref(L, LUA_REGISTRYINDEX, c->refs[i]);
+  for (i = 0; i < SSLUA_CTX_NREFS; i++)
     c->refs[i] = LUA_NOREF;
-  }
+  lua_newtable(L);                      /* drops the callback values */
+  lua_setuservalue(L, 1);
   OPENSSL_free(c->alpn);
   c->alpn = NULL;
   c->alpn_len = 0;
@@ -223,6 +283,10 @@ static int ctx_loadkey(lua_State *L)
     return sslua_fail_false(L, "error loading private key (%s: %s)", path, why);
   key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, &src);
   BIO_free(bio);
+  if (c->ctx == NULL) {            /* the password function closed it */
+    EVP_PKEY_free(key);
+    return sslua_fail_false(L, "closed");
+  }
   if (key == NULL) {
     if (src.error[0] == '\0')
       sslua_err_reason(src.error, sizeof(src.error), "no private key found");

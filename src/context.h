@@ -16,7 +16,7 @@ typedef enum {
   SSLUA_MODE_SERVER
 } sslua_mode;
 
-/* Lua callbacks a context holds, as registry references. */
+/* Lua callbacks a context holds (in its user value: see context.c). */
 enum {
   SSLUA_REF_ALPN,       /* server ALPN selection function */
   SSLUA_REF_PSK,        /* PSK client or server function */
@@ -32,7 +32,7 @@ typedef struct {
   sslua_mode    mode;
   int           verify;     /* SSL_VERIFY_* bits given to setverify */
   int           verifyext;  /* SSLUA_VERIFYEXT_* bits (verify.h) */
-  int           refs[SSLUA_CTX_NREFS];  /* LUA_NOREF when unset */
+  int           refs[SSLUA_CTX_NREFS];  /* LUA_NOREF/LUA_REFNIL when unset */
   unsigned char *alpn;      /* server's ALPN list, wire format, owned */
   size_t        alpn_len;
   int           alpn_strict; /* no ALPN match ends a server's handshake */

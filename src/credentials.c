@@ -111,6 +111,10 @@ static int ctx_loadkeydata(lua_State *L)
   }
   key = decode_key(bio, &src);
   BIO_free(bio);
+  if (c->ctx == NULL) {            /* the password function closed it */
+    EVP_PKEY_free(key);
+    return sslua_fail_false(L, "closed");
+  }
   if (key == NULL && src.error[0] != '\0') {
     ERR_clear_error();
     return sslua_fail_false(L, "error loading private key (memory: %s)", src.error);
@@ -338,9 +342,11 @@ static int ctx_loadpkcs12(lua_State *L)
   sslua_err_clear();
   if ((p12 = read_pkcs12(L, in_memory, why, sizeof(why))) != NULL &&
       (pw = unlock(L, p12, pass, (int)sizeof(pass), why, sizeof(why))) != NULL)
-    ok = use_bundle(c->ctx, p12, pw, why, sizeof(why));
+    ok = c->ctx != NULL && use_bundle(c->ctx, p12, pw, why, sizeof(why));
   PKCS12_free(p12);
   OPENSSL_cleanse(pass, sizeof(pass));
+  if (c->ctx == NULL)              /* the password function closed it */
+    return sslua_fail_false(L, "closed");
   if (!ok)
     return sslua_fail_false(L, "error loading PKCS#12 (%s: %s)", name, why);
   lua_pushboolean(L, 1);

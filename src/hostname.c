@@ -209,7 +209,8 @@ static int call_function(lua_State *L)
   else
     lua_pushnil(L);
   if (lua_pcall(L, 4, 1, 0) != 0) {
-    snprintf(v->why, sizeof(v->why), "%s", lua_type(L, -1) == LUA_TSTRING
+    /* lua_isstring: error(42) reads "42", as in the other callbacks. */
+    snprintf(v->why, sizeof(v->why), "%s", lua_isstring(L, -1)
              ? lua_tostring(L, -1) : "(error object is not a string)");
   } else if (lua_type(L, -1) != LUA_TBOOLEAN) {
     snprintf(v->why, sizeof(v->why), "boolean expected, got %s", luaL_typename(L, -1));
@@ -236,6 +237,14 @@ int sslua_hostname_run_callback(int ok, X509_STORE_CTX *store, sslua_conn *c,
   int code = X509_STORE_CTX_get_error(store);
   verify_call v;
 
+  if (ctx == NULL) {
+    /* Its context was closed (__close, __gc): a Lua callback it may have
+     * had cannot run, and skipping it would accept what it would refuse. */
+    if (why_index >= 0)
+      keep_why(ssl, "context closed");
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+    return 0;
+  }
   if (!sslua_hostname_has_callback(ctx) || c->L == NULL || why_index < 0)
     return ok;
   memset(&v, 0, sizeof(v));

@@ -21,7 +21,8 @@ extern const luaL_Reg sslua_hostname_methods[];
 int sslua_hostname_has_callback(const sslua_context *ctx);
 
 /* Runs the context's Lua verify callback for one certificate (from the
- * OpenSSL verify callback in verify.c) and returns the new verdict. */
+ * OpenSSL verify callback in verify.c) and returns the new verdict;
+ * ctx NULL (the context was closed) rejects with "context closed". */
 int sslua_hostname_run_callback(int ok, X509_STORE_CTX *store, sslua_conn *c,
                                 sslua_context *ctx);
 

@@ -43,7 +43,9 @@
  * the error's data for anyone printing the queue. */
 static unsigned int callback_failed(lua_State *L, int top, const char *why)
 {
-  ERR_raise_data(ERR_LIB_SSL, SSL_R_CALLBACK_FAILED, "PSK callback: %s", why);
+  /* Cut long texts here: OpenSSL drops error data that does not fit its
+   * 1 KB buffer entirely, and a traceback easily exceeds that. */
+  ERR_raise_data(ERR_LIB_SSL, SSL_R_CALLBACK_FAILED, "PSK callback: %.200s", why);
   if (L != NULL)
     lua_settop(L, top);
   return 0;

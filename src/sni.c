@@ -9,11 +9,14 @@
  * with the unrecognized_name alert. A ClientHello without SNI always keeps
  * the connection's own context.
  *
- * The map is a private copy in the registry (conn->sni_ref), keyed by the
+ * The map is a private copy in the connection's user value, keyed by the
  * lower-cased host name without a trailing root dot: host names compare
  * case-insensitively (RFC 4343) and "host." is "host" (RFC 6066)
  * and a caller changing its table later changes nothing. The copy also
  * keeps the mapped contexts alive for as long as the connection needs them.
+ * The registry (conn->sni_ref) holds it only weakly, for the lookup from
+ * OpenSSL's callback: a mapped context whose callback refers back to the
+ * connection is then a cycle the collector can take.
  *
  * What SSL_set_SSL_CTX moves (OpenSSL 3.0), and what we copy on top:
  *  - moved by OpenSSL: certificates, keys and chains (with the security
@@ -92,7 +95,10 @@ typedef struct {
 static int find_context(lua_State *L)
 {
   sni_query *q = (sni_query *)lua_touserdata(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, q->ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, q->ref);   /* the weak holder */
+  if (!lua_istable(L, -1))
+    return 0;
+  lua_rawgeti(L, -1, 1);
   if (!lua_istable(L, -1))
     return 0;
   lua_pushlstring(L, q->name, q->len);
@@ -218,6 +224,17 @@ static int set_map(lua_State *L, sslua_conn *c)
       return err;
     lua_pop(L, 1);
   }
+  lua_getuservalue(L, 1);              /* keeps the copy */
+  lua_pushvalue(L, copy);
+  lua_setfield(L, -2, "sni");
+  lua_pop(L, 1);
+  lua_createtable(L, 1, 0);            /* the registry's weak holder */
+  lua_pushvalue(L, copy);
+  lua_rawseti(L, -2, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
   luaL_unref(L, LUA_REGISTRYINDEX, c->sni_ref);
   c->sni_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   c->sni_strict = strict;

@@ -51,12 +51,13 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
   sslua_conn *c = ssl ? sslua_conn_from_ssl(ssl) : NULL;
   sslua_context *ctx = ssl ? sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl)) : NULL;
 
-  if (c == NULL || ctx == NULL)
+  if (c == NULL)
     return ok;
-  /* The Lua verifycallback (hostname.c) judges first; lsec_continue then
-   * records and overrides whatever failure remains. */
+  /* The Lua verifycallback (hostname.c) judges first (and rejects when
+   * the context is closed); lsec_continue then records and overrides
+   * whatever failure remains. */
   ok = sslua_hostname_run_callback(ok, store, c, ctx);
-  if (ok || !(ctx->verifyext & SSLUA_VERIFYEXT_CONTINUE))
+  if (ok || ctx == NULL || !(ctx->verifyext & SSLUA_VERIFYEXT_CONTINUE))
     return ok;
   record_error(c, X509_STORE_CTX_get_error_depth(store),
                X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));

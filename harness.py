@@ -34,6 +34,7 @@ sys.dont_write_bytecode = True      # no __pycache__ in the work tree
 
 import baseline as baseline_mod  # noqa: E402
 import cases as cases_mod  # noqa: E402
+import faults  # noqa: E402
 import oracle  # noqa: E402
 import report  # noqa: E402
 
@@ -1090,12 +1091,22 @@ class Progress:
 
 # ---------------------------------------------------------------- main
 
+def run_faults(env, args, partial):
+    """The fault matrix (interop/faults.py): full runs only."""
+    if args.quick or args.no_faults or partial:
+        return []
+    print("fault matrix (interop/faults.py)...", flush=True)
+    setup = faults.Setup(env.lua, env.libdir, env.sharedir, env.certs)
+    return faults.run_matrix(setup, jobs=2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the representative subset")
     ap.add_argument("--update-baseline", action="store_true",
                     help="write interop/baseline.json from this run")
     ap.add_argument("--no-baseline", action="store_true", help="skip the baseline comparison")
+    ap.add_argument("--no-faults", action="store_true", help="skip the fault matrix")
     ap.add_argument("--peers", default="", help="comma-separated peer names (default: all)")
     ap.add_argument("--families", default="", help="comma-separated case families")
     ap.add_argument("--variants", default=",".join(VARIANTS))
@@ -1197,6 +1208,8 @@ def main():
                      "client": None, "server": None,
                      "key": "%s|-|-|peer/available" % spec.name, "quick": True})
 
+    fault_rows = run_faults(env, args, bool(families or wanted or roles != ROLES
+                                            or variants != VARIANTS))
     elapsed = time.time() - t0
     info["elapsed_seconds"] = round(elapsed, 1)
     info["mode"] = "quick" if args.quick else "full"
@@ -1209,7 +1222,7 @@ def main():
                                           partial=bool(args.quick or families or wanted
                                                        or roles != ROLES or
                                                        variants != VARIANTS))
-    report.write_all(args.out, rows, info, specs, comparison)
+    report.write_all(args.out, rows, info, specs, comparison, fault_rows)
     if args.update_baseline:
         if args.quick or families or wanted:
             print("refusing to write the baseline from a partial run (--quick/--peers/--families)")
@@ -1219,8 +1232,13 @@ def main():
         comparison = baseline_mod.compare(baseline_mod.load(args.baseline), rows, info)
 
     counts = baseline_mod.count(rows, comparison)
+    fault_pass, fault_fail = faults.counts(fault_rows)
+    counts["passed"] += fault_pass
+    counts["failed"] += fault_fail
     print()
     print(report.console_summary(rows, info, specs, comparison))
+    if fault_rows:
+        print(faults.console(fault_rows))
     print("reports: %s/ (results.csv, results.json, junit.xml, matrix.md, matrix.html)"
           % os.path.relpath(args.out, ROOT))
     print("%d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"],

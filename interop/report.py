@@ -6,6 +6,7 @@
   junit.xml     one testsuite per peer/role/variant
   matrix.md     the matrix (peer x version x feature), for reading in a terminal or on a forge
   matrix.html   the same, colour-coded, plus the cipher-by-cipher table and the failures
+  faults.csv    the fault matrix (faults.py), which also ends matrix.md and matrix.html
 """
 
 import csv
@@ -13,6 +14,8 @@ import html
 import json
 import os
 from xml.sax.saxutils import escape, quoteattr
+
+import faults
 
 ROLE_NAME = {"client": "sslua client -> peer server", "server": "peer client -> sslua server"}
 
@@ -455,12 +458,16 @@ def console_summary(rows, info, specs, comp):
     return "\n".join(out)
 
 
-def write_all(out, rows, info, specs, comp):
+def write_all(out, rows, info, specs, comp, fault_rows=()):
+    """fault_rows: the fault matrix (faults.py), a section of its own."""
     os.makedirs(out, exist_ok=True)
+    if fault_rows:
+        faults.write_csv(os.path.join(out, "faults.csv"), fault_rows)
     write_csv(os.path.join(out, "results.csv"), rows)
     write_json(os.path.join(out, "results.json"), rows, info, specs, comp)
     write_junit(os.path.join(out, "junit.xml"), rows)
     with open(os.path.join(out, "matrix.md"), "w") as f:
-        f.write(matrix_md(rows, info, specs, comp))
+        f.write(matrix_md(rows, info, specs, comp) + faults.section_md(fault_rows))
     with open(os.path.join(out, "matrix.html"), "w") as f:
-        f.write(matrix_html(rows, info, specs, comp))
+        f.write(matrix_html(rows, info, specs, comp).replace(
+            "</body>", faults.section_html(fault_rows) + "</body>"))

@@ -35,6 +35,7 @@ enum {
   IO_WANTWRITE,      /* timed out waiting to write */
   IO_TLS,            /* TLS failure, text in conn->error */
   IO_SYSTEM,         /* socket failure, errno in conn->sys_errno */
+  IO_RESET,          /* connection reset: "closed", yet no orderly end */
   IO_RETRY           /* internal: waited, call OpenSSL again */
 };
 
@@ -73,8 +74,12 @@ static int wait_for(sslua_conn *c, int what)
 static int tls_failure(sslua_conn *c)
 {
   unsigned long code = ERR_peek_error();
+  /* The end of the stream without close_notify, at a record boundary.
+   * Inside a record (bytes of it still held) it is damage, never an
+   * ending: an error even for receive("*a"). */
   if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
-      ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING &&
+      !SSL_has_pending(c->ssl)) {
     ERR_clear_error();
     return SSLUA_IO_EOF;
   }
@@ -97,7 +102,9 @@ static int system_failure(sslua_conn *c, int saved_errno)
   case ECONNRESET:
   case ECONNABORTED:
   case EPIPE:
-    return SSLUA_IO_CLOSED;       /* LuaSocket's mapping */
+    /* LuaSocket's text, but not its end of stream: receive("*a") must
+     * not return what came before a reset as the complete data. */
+    return IO_RESET;
   default:
     c->sys_errno = saved_errno;
     c->err_kind = SSLUA_ERRKIND_SYSTEM;
@@ -125,7 +132,7 @@ static int step(sslua_conn *c, int ret, int saved_errno)
 static int is_fatal(int err)
 {
   return err == IO_TLS || err == IO_SYSTEM || err == SSLUA_IO_EOF ||
-         err == SSLUA_IO_CLOSED;
+         err == SSLUA_IO_CLOSED || err == IO_RESET;
 }
 
 static const char *io_error(void *ctx, int err)
@@ -133,7 +140,8 @@ static const char *io_error(void *ctx, int err)
   sslua_conn *c = (sslua_conn *)ctx;
   switch (err) {
   case SSLUA_IO_DONE:   return NULL;
-  case SSLUA_IO_CLOSED: return "closed";
+  case SSLUA_IO_CLOSED:
+  case IO_RESET:        return "closed";
   case SSLUA_IO_EOF:    return "unexpected eof while reading";
   case IO_WANTREAD:     return "wantread";
   case IO_WANTWRITE:    return "wantwrite";

@@ -4,10 +4,12 @@
  *
  * Every pattern follows one shape: take what the buffer holds (refilling
  * it with one read when empty), consume what the pattern needs, stop on
- * completion or on the first I/O error. Two shortcuts avoid copies
- * without changing results: a request the buffer already satisfies is
- * pushed straight from it, and large counts are read directly into the
- * Lua buffer instead of passing through ours.
+ * completion or on the first I/O error. Shortcuts avoid copies without
+ * changing results: a request the buffer already satisfies is pushed
+ * straight from it, and with nothing buffered a large count is read
+ * straight into its result's source (a stack block for up to a record,
+ * else a buffer of exactly that size; beyond LARGE_MAX the Lua buffer),
+ * instead of passing through a record-sized buffer first.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,55 +36,101 @@ int sslua_buffer_isempty(const sslua_buffer *buf)
   return buf->first >= buf->last;
 }
 
+/* A transfer at least this big means the stream comes in big records. */
+#define BIG_RECORD (SSLUA_BUFFER_SIZE / 2)
+
+/* Every transfer goes through these two: they note whether the stream
+ * moves in big records, and when it does not, that the call should end by
+ * releasing idle buffers (see buffer.h). */
+static void note_transfer(sslua_buffer *buf, size_t done)
+{
+  buf->streaming = done >= BIG_RECORD;
+  if (!buf->streaming)
+    buf->settle = 1;
+}
+
+static int read_some(sslua_buffer *buf, char *dst, size_t len, size_t *got)
+{
+  int err = buf->io.recv(buf->io.ctx, dst, len, got);
+  if (err != SSLUA_IO_DONE)
+    *got = 0;
+  note_transfer(buf, *got);
+  return err;
+}
+
+/* Ends a receive or send: the I/O layer releases what it holds idle. */
+static void settle(sslua_buffer *buf)
+{
+  if (!buf->settle)
+    return;
+  buf->settle = 0;
+  if (buf->io.idle != NULL)
+    buf->io.idle(buf->io.ctx);
+}
+
 /* Points *data at the unread bytes, reading once if there are none. */
 static int buffer_get(sslua_buffer *buf, const char **data, size_t *count)
 {
   int err = SSLUA_IO_DONE;
-  *data = buf->data;
-  *count = 0;
   if (sslua_buffer_isempty(buf)) {
     size_t got = 0;
-    if (buf->data == NULL && (buf->data = (char *)malloc(SSLUA_BUFFER_SIZE)) == NULL)
+    if (buf->data == NULL && (buf->data = (char *)malloc(SSLUA_BUFFER_SIZE)) == NULL) {
+      *data = "";
+      *count = 0;
       return SSLUA_IO_CLOSED;
-    err = buf->io.recv(buf->io.ctx, buf->data, SSLUA_BUFFER_SIZE, &got);
+    }
+    err = read_some(buf, buf->data, SSLUA_BUFFER_SIZE, &got);
     buf->first = 0;
-    buf->last = (err == SSLUA_IO_DONE) ? got : 0;
+    buf->last = got;
+    if (got == 0) {   /* nothing came: hold no memory for it */
+      sslua_buffer_free(buf);
+      *data = "";
+      *count = 0;
+      return err;
+    }
   }
   *data = buf->data + buf->first;
   *count = buf->last - buf->first;
   return err;
 }
 
-/* Bytes count as received when the caller takes them, as in LuaSocket. */
+/* Bytes count as received when the caller takes them, as in LuaSocket.
+ * A drained buffer is released unless big records keep coming. */
 static void buffer_skip(sslua_buffer *buf, size_t count)
 {
   buf->received += (long)count;
   buf->first += count;
-  if (sslua_buffer_isempty(buf))
+  if (!sslua_buffer_isempty(buf))
+    return;
+  if (buf->streaming)
     buf->first = buf->last = 0;
+  else
+    sslua_buffer_free(buf);
 }
+
+/* Room asked of a luaL_Buffer at once: a whole large count, so it is
+ * allocated once instead of doubling (and copying) per record. */
+#define DIRECT_ROOM_MAX ((size_t)1 << 20)
 
 /* Reads straight into the Lua buffer: used once ours is empty and at least
  * a full record is still wanted, saving one copy per byte. */
 static int recv_direct(sslua_buffer *buf, luaL_Buffer *b, size_t want, size_t *got)
 {
-  if (want > SSLUA_BUFFER_SIZE)   /* one record is all a read returns */
-    want = SSLUA_BUFFER_SIZE;
-  {
+  char *dst;
+  int err;
 #ifdef SSLUA_HAVE_PREPBUFFSIZE
-  char *dst = luaL_prepbuffsize(b, want);
+  if (want > DIRECT_ROOM_MAX)
+    want = DIRECT_ROOM_MAX;
+  dst = luaL_prepbuffsize(b, want);
 #else
-  char *dst = luaL_prepbuffer(b);
+  dst = luaL_prepbuffer(b);
   if (want > LUAL_BUFFERSIZE)
     want = LUAL_BUFFERSIZE;
 #endif
-  int err = buf->io.recv(buf->io.ctx, dst, want, got);
-  if (err != SSLUA_IO_DONE)
-    *got = 0;
+  err = read_some(buf, dst, want, got);
   luaL_addsize(b, *got);
   buf->received += (long)*got;
   return err;
-  }
 }
 
 /* A count: LuaSocket reads before checking, so receive(0) waits for data. */
@@ -109,28 +157,87 @@ static int recv_count(sslua_buffer *buf, luaL_Buffer *b, size_t wanted)
   return err;
 }
 
+/* Counts from BLOCK_MIN to LARGE_MAX skip our buffer when it is empty. */
+#define BLOCK_MIN (SSLUA_BUFFER_SIZE / 2)
+#define LARGE_MAX ((size_t)1 << 20)
+
+/* Reads until dst holds `wanted` bytes or a read fails; *got says how
+ * many it holds either way. */
+static int recv_into(sslua_buffer *buf, char *dst, size_t wanted, size_t *got)
+{
+  int err = SSLUA_IO_DONE;
+  *got = 0;
+  while (*got < wanted && err == SSLUA_IO_DONE) {
+    size_t n;
+    err = read_some(buf, dst + *got, wanted - *got, &n);
+    *got += n;
+  }
+  return err;
+}
+
+/* A count of BLOCK_MIN up to one record with nothing buffered: OpenSSL
+ * copies straight into a block on the C stack, pushed as the result
+ * (no allocation but the string's, one copy less than via our buffer). */
+static int recv_block(lua_State *L, sslua_buffer *buf, size_t wanted)
+{
+  char block[SSLUA_BUFFER_SIZE];
+  size_t got;
+  int err = recv_into(buf, block, wanted, &got);
+  buf->received += (long)got;
+  lua_pushlstring(L, block, got);
+  return err;
+}
+
+/* A larger count with nothing buffered: OpenSSL copies straight into our
+ * buffer, allocated at that size (never less than a record) and released
+ * once pushed. Unlike a luaL_Buffer this costs the collector nothing, and
+ * the bytes stay buffered until pushed. Returns 0 (nothing done) when
+ * out of memory, else 1 with the result pushed and *err set. */
+static int recv_large(lua_State *L, sslua_buffer *buf, size_t wanted, int *err)
+{
+  size_t got;
+  sslua_buffer_free(buf);   /* a kept record buffer, empty */
+  if ((buf->data = (char *)malloc(wanted)) == NULL)
+    return 0;
+  *err = recv_into(buf, buf->data, wanted, &got);
+  buf->first = 0;
+  buf->last = got;
+  lua_pushlstring(L, buf->data, got);
+  buf->received += (long)got;
+  sslua_buffer_free(buf);
+  return 1;
+}
+
+/* Adds data[0..len) to b without its CRs. */
+static void add_without_cr(luaL_Buffer *b, const char *data, size_t len)
+{
+  const char *cr;
+  while ((cr = (const char *)memchr(data, '\r', len)) != NULL) {
+    luaL_addlstring(b, data, (size_t)(cr - data));
+    len -= (size_t)(cr - data) + 1;
+    data = cr + 1;
+  }
+  luaL_addlstring(b, data, len);
+}
+
 /* "*l": up to the next LF, every CR dropped. */
 static int recv_line(sslua_buffer *buf, luaL_Buffer *b)
 {
   int err = SSLUA_IO_DONE;
   while (err == SSLUA_IO_DONE) {
-    const char *data;
-    size_t count, pos = 0, run = 0;
+    const char *data, *nl;
+    size_t count, len;
     err = buffer_get(buf, &data, &count);
-    for (pos = 0; pos < count && data[pos] != '\n'; pos++) {
-      if (data[pos] == '\r') {   /* flush the run before the CR, skip it */
-        luaL_addlstring(b, data + pos - run, run);
-        run = 0;
-      } else {
-        run++;
-      }
-    }
-    luaL_addlstring(b, data + pos - run, run);
-    if (pos < count) {
-      buffer_skip(buf, pos + 1);
+    if (count == 0)
+      continue;   /* nothing read: err says why */
+    nl = (const char *)memchr(data, '\n', count);
+    len = nl ? (size_t)(nl - data) : count;
+    add_without_cr(b, data, len);
+    if (nl != NULL) {
+      buffer_skip(buf, len + 1);
       break;
     }
-    buffer_skip(buf, pos);
+    buffer_skip(buf, len);
   }
   return err;
 }
@@ -160,7 +267,8 @@ static int recv_all(sslua_buffer *buf, luaL_Buffer *b)
 }
 
 /* Pushes a result the buffer already holds without a luaL_Buffer:
- * a count or a CR-free line fully present. Returns 1 if it did. */
+ * a count, or a line fully present with no CR but (maybe) the one before
+ * its LF. Returns 1 if it did. */
 static int recv_shortcut(lua_State *L, sslua_buffer *buf, int line, size_t wanted)
 {
   const char *data;
@@ -170,18 +278,22 @@ static int recv_shortcut(lua_State *L, sslua_buffer *buf, int line, size_t wante
   data = buf->data + buf->first;
   if (line) {
     const char *nl = (const char *)memchr(data, '\n', avail);
-    if (nl == NULL || memchr(data, '\r', (size_t)(nl - data)) != NULL)
+    size_t len, end;
+    if (nl == NULL)
       return 0;
-    lua_pushlstring(L, data, (size_t)(nl - data));
-    buffer_skip(buf, (size_t)(nl - data) + 1);
+    len = end = (size_t)(nl - data);
+    if (end > 0 && data[end - 1] == '\r')   /* CRLF, the usual CR */
+      end--;
+    if (memchr(data, '\r', end) != NULL)
+      return 0;
+    lua_pushlstring(L, data, end);
+    buffer_skip(buf, len + 1);
   } else {
     if (avail < wanted || wanted == 0)
       return 0;
     lua_pushlstring(L, data, wanted);
     buffer_skip(buf, wanted);
   }
-  lua_pushnil(L);
-  lua_pushnil(L);
   return 1;
 }
 
@@ -190,31 +302,62 @@ enum { PATTERN_COUNT, PATTERN_LINE, PATTERN_ALL };
 /* Counts beyond what memory could ever hold are clamped, not wrapped. */
 #define SIZE_MAX_WANTED ((size_t)1 << 52)
 
-int sslua_buffer_receive(lua_State *L, sslua_buffer *buf)
+/* LuaSocket's reading of the pattern argument: a number (or a string
+ * convertible to one) is a count, else "*l..." or "*a...". Strings that
+ * start with '*' can never be numbers, so the common patterns skip the
+ * conversion attempt. */
+static int pattern_kind(lua_State *L, size_t *wanted)
 {
-  size_t plen = 0, wanted = 0;
-  const char *prefix = luaL_optlstring(L, 3, "", &plen);
-  int kind, err = SSLUA_IO_DONE;
-  luaL_Buffer b;
-
-  if (lua_isnumber(L, 2)) {
+  int t = lua_type(L, 2);
+  const char *p = (t == LUA_TSTRING) ? lua_tostring(L, 2) : NULL;
+  if (t == LUA_TNUMBER || (p != NULL && p[0] != '*' && lua_isnumber(L, 2))) {
     lua_Number n = lua_tonumber(L, 2);
     luaL_argcheck(L, n >= 0, 2, "invalid receive pattern");
-    kind = PATTERN_COUNT;
-    wanted = (n >= (lua_Number)SIZE_MAX_WANTED) ? SIZE_MAX_WANTED : (size_t)n;
-  } else {
-    const char *p = luaL_optstring(L, 2, "*l");
-    if (p[0] == '*' && p[1] == 'l')
-      kind = PATTERN_LINE;
-    else if (p[0] == '*' && p[1] == 'a')
-      kind = PATTERN_ALL;
-    else
-      return luaL_argerror(L, 2, "invalid receive pattern");
+    *wanted = (n >= (lua_Number)SIZE_MAX_WANTED) ? SIZE_MAX_WANTED : (size_t)n;
+    return PATTERN_COUNT;
   }
-  if (plen == 0 && kind != PATTERN_ALL &&
-      recv_shortcut(L, buf, kind == PATTERN_LINE, wanted))
-    return 3;
+  if (p == NULL)
+    p = luaL_optstring(L, 2, "*l");
+  if (p[0] == '*' && p[1] == 'l')
+    return PATTERN_LINE;
+  if (p[0] == '*' && p[1] == 'a')
+    return PATTERN_ALL;
+  return luaL_argerror(L, 2, "invalid receive pattern");
+}
 
+/* With the result string on top: data, nil, nil on success, else nil,
+ * message, partial result. */
+static int receive_results(lua_State *L, sslua_buffer *buf, int err)
+{
+  if (err == SSLUA_IO_DONE) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+  }
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  lua_pushstring(L, buf->io.error(buf->io.ctx, err));
+  lua_insert(L, -2);
+  return 3;
+}
+
+static int receive(lua_State *L, sslua_buffer *buf)
+{
+  size_t plen = 0, wanted = 0;
+  const char *prefix = lua_isnoneornil(L, 3) ? "" : luaL_checklstring(L, 3, &plen);
+  int kind = pattern_kind(L, &wanted), err = SSLUA_IO_DONE;
+  luaL_Buffer b;
+
+  if (plen == 0 && kind != PATTERN_ALL) {
+    if (recv_shortcut(L, buf, kind == PATTERN_LINE, wanted))
+      return receive_results(L, buf, SSLUA_IO_DONE);
+    if (kind == PATTERN_COUNT && sslua_buffer_isempty(buf) && wanted >= BLOCK_MIN) {
+      if (wanted <= SSLUA_BUFFER_SIZE)
+        return receive_results(L, buf, recv_block(L, buf, wanted));
+      if (wanted <= LARGE_MAX && recv_large(L, buf, wanted, &err))
+        return receive_results(L, buf, err);
+    }
+  }
   luaL_buffinit(L, &b);
   luaL_addlstring(&b, prefix, plen);
   if (kind == PATTERN_LINE)
@@ -224,17 +367,14 @@ int sslua_buffer_receive(lua_State *L, sslua_buffer *buf)
   else if (plen == 0 || wanted > plen)
     err = recv_count(buf, &b, wanted - plen);
   luaL_pushresult(&b);
-  if (err == SSLUA_IO_DONE) {
-    lua_pushnil(L);
-    lua_pushnil(L);
-    return 3;
-  }
-  /* nil, error, partial: the partial result moves below the message. */
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  lua_pushstring(L, buf->io.error(buf->io.ctx, err));
-  lua_insert(L, -2);
-  return 3;
+  return receive_results(L, buf, err);
+}
+
+int sslua_buffer_receive(lua_State *L, sslua_buffer *buf)
+{
+  int n = receive(L, buf);
+  settle(buf);
+  return n;
 }
 
 static lua_Number clamp_index(lua_Number i, lua_Number otherwise)
@@ -268,11 +408,13 @@ int sslua_buffer_send(lua_State *L, sslua_buffer *buf)
     size_t done = 0;
     err = buf->io.send(buf->io.ctx, data + start - 1 + sent,
                        (size_t)(end - start + 1) - sent, &done);
+    note_transfer(buf, done);
     sent += done;
     if (err != SSLUA_IO_DONE)
       break;
   }
   buf->sent += (long)sent;
+  settle(buf);
   if (err != SSLUA_IO_DONE) {
     lua_pushnil(L);
     lua_pushstring(L, buf->io.error(buf->io.ctx, err));

@@ -3,8 +3,12 @@
  *
  * The buffer knows nothing of TLS: it pulls bytes through `recv` and pushes
  * them through `send`, so the same code can be driven by a fuzzer. Its
- * storage is allocated on first use and released when drained, so an idle
- * connection costs no buffer memory.
+ * storage is allocated on first use and released once drained, so an idle
+ * connection costs no buffer memory. While a stream arrives in big records
+ * (at least half of one) a drained buffer is kept for the next one, and
+ * so are the I/O layer's own buffers: allocating 16 KiB per record costs
+ * more than the record's copy. A short record, a timeout or a short write
+ * ends that: everything empty is released (the `idle` callback).
  */
 #ifndef SSLUA_BUFFER_H
 #define SSLUA_BUFFER_H
@@ -30,12 +34,16 @@ typedef struct {
   /* Writes up to len bytes; *sent is set even on failure. */
   int (*send)(void *ctx, const char *src, size_t len, size_t *sent);
   const char *(*error)(void *ctx, int code);
+  /* May be NULL. Nothing more is expected soon: release idle buffers. */
+  void (*idle)(void *ctx);
 } sslua_io;
 
 typedef struct {
   sslua_io io;
-  char    *data;          /* NULL until needed */
+  char    *data;          /* NULL until needed; else SSLUA_BUFFER_SIZE bytes */
   size_t   first, last;   /* unread bytes are data[first..last) */
+  int      streaming;     /* the last transfer moved a big record */
+  int      settle;        /* a small one since: release idle buffers */
   double   birthday;
   long     received, sent;   /* bytes handed to / taken from the caller */
 } sslua_buffer;

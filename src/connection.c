@@ -43,10 +43,19 @@ static int conn_index = -1;   /* SSL ex_data slot -> sslua_conn */
 
 /* Every method that may run OpenSSL records its Lua state first, so that
  * callbacks use the state of the current call (a coroutine's, say), never
- * a stale one saved at creation. */
+ * a stale one saved at creation. Methods carry the metatable as upvalue 1
+ * (luaopen_ssl_core): comparing with it spares each call the lookup of the
+ * metatable by name; anything else takes lauxlib's check and message. */
 sslua_conn *sslua_conn_check(lua_State *L, int idx)
 {
-  sslua_conn *c = (sslua_conn *)luaL_checkudata(L, idx, SSLUA_CONNECTION_META);
+  sslua_conn *c = (sslua_conn *)lua_touserdata(L, idx);
+  int same = 0;
+  if (c != NULL && lua_getmetatable(L, idx)) {
+    same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+  }
+  if (!same)
+    c = (sslua_conn *)luaL_checkudata(L, idx, SSLUA_CONNECTION_META);
   c->L = L;
   return c;
 }
@@ -58,6 +67,15 @@ sslua_conn *sslua_conn_from_ssl(const SSL *ssl)
 
 /* ------------------------------------------------------------------ */
 /* driving OpenSSL                                                     */
+
+/* Empties this thread's OpenSSL error queue. Clearing walks every slot,
+ * so it only runs when there is something to clear (the common case on
+ * every read, write and handshake is an empty queue). */
+static void clear_errors(void)
+{
+  if (ERR_peek_error() != 0)
+    ERR_clear_error();
+}
 
 static int wait_for(sslua_conn *c, int what)
 {
@@ -174,7 +192,7 @@ static int drive(sslua_conn *c, ssl_call call, void *buf, size_t len, size_t *do
     len = INT_MAX;
   c->busy = 1;
   do {
-    ERR_clear_error();
+    clear_errors();
     errno = 0;
     ret = call(c->ssl, buf, (int)len);
     err = step(c, ret, errno);
@@ -216,6 +234,17 @@ static int io_send(void *ctx, const char *src, size_t len, size_t *sent)
   return transfer((sslua_conn *)ctx, call_write, (void *)src, len, sent);
 }
 
+/* OpenSSL's 16 KiB read and write buffers, released when empty. The
+ * buffer layer asks once a stream is not moving big records (buffer.h);
+ * releasing them after every record instead (SSL_MODE_RELEASE_BUFFERS)
+ * makes each record allocate 16 KiB twice. */
+static void io_idle(void *ctx)
+{
+  sslua_conn *c = (sslua_conn *)ctx;
+  if (c->ssl != NULL && !c->busy)
+    (void)SSL_free_buffers(c->ssl);
+}
+
 /* ------------------------------------------------------------------ */
 /* lifetime                                                            */
 
@@ -231,12 +260,12 @@ static void release(sslua_conn *c)
     /* Answering the peer's close_notify keeps the session resumable. */
     int clean = !c->fatal || (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN);
     if (c->state == SSLUA_CONN_CONNECTED && clean && c->fd >= 0) {
-      ERR_clear_error();
+      clear_errors();
       (void)SSL_shutdown(c->ssl);
     }
     SSL_free(c->ssl);
     c->ssl = NULL;
-    ERR_clear_error();
+    clear_errors();
   }
   if (c->L != NULL) {
     luaL_unref(c->L, LUA_REGISTRYINDEX, c->sni_ref);
@@ -254,7 +283,7 @@ static void release(sslua_conn *c)
 /* core.create(ctx) -> connection | nil, message */
 static int core_create(lua_State *L)
 {
-  static const sslua_io io = { NULL, io_recv, io_send, io_error };
+  static const sslua_io io = { NULL, io_recv, io_send, io_error, io_idle };
   sslua_context *ctx = sslua_context_test(L, 1);
   sslua_conn *c;
   sslua_io conn_io = io;
@@ -272,7 +301,7 @@ static int core_create(lua_State *L)
   c->fd = -1;
   c->state = SSLUA_CONN_CLOSED;   /* until fully built, so __gc is safe */
   luaL_setmetatable(L, SSLUA_CONNECTION_META);
-  ERR_clear_error();
+  clear_errors();
   if ((c->ssl = SSL_new(ctx->ctx)) == NULL)
     return sslua_fail(L, "error creating SSL object (%s)",
                       sslua_err_reason(c->error, sizeof(c->error), "out of memory"));
@@ -374,6 +403,7 @@ static int dohandshake(lua_State *L)
   }
   if (err == SSLUA_IO_DONE) {
     c->state = SSLUA_CONN_CONNECTED;
+    io_idle(c);   /* an idle connection keeps no record buffers */
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -549,8 +579,13 @@ int luaopen_ssl_core(lua_State *L)
   sslua_newclass(L, SSLUA_CONNECTION_META, conn_methods, conn_meta);
   luaL_getmetatable(L, SSLUA_CONNECTION_META);
   lua_getfield(L, -1, "__index");
-  for (i = 0; method_sets[i] != NULL; i++)
-    luaL_setfuncs(L, method_sets[i], 0);
+  /* Again with the metatable as upvalue, for sslua_conn_check. */
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, conn_methods, 1);
+  for (i = 0; method_sets[i] != NULL; i++) {
+    lua_pushvalue(L, -2);
+    luaL_setfuncs(L, method_sets[i], 1);
+  }
   lua_pop(L, 2);
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, -1);

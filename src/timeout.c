@@ -32,7 +32,8 @@ void sslua_timeout_init(sslua_timeout *tm)
 
 void sslua_timeout_markstart(sslua_timeout *tm)
 {
-  tm->start = monotonic();
+  if (tm->total >= 0.0)   /* only the total timeout needs the clock */
+    tm->start = monotonic();
 }
 
 double sslua_timeout_left(const sslua_timeout *tm)
@@ -59,6 +60,10 @@ int sslua_timeout_set(lua_State *L, sslua_timeout *tm, int idx)
     break;
   case 'r':
   case 't':
+    /* markstart skips the clock while there is no total timeout: one set
+     * from inside a call (a callback) counts from now, not from never. */
+    if (tm->total < 0.0 && t >= 0.0)
+      tm->start = monotonic();
     tm->total = t;
     break;
   default:

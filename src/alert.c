@@ -56,12 +56,17 @@ static void info_cb(const SSL *ssl, int where, int ret)
   }
 }
 
-void sslua_alert_attach(SSL *ssl)
+static int alert_init(void)
 {
-  if (alert_index < 0)
-    alert_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, record_free);
-  if (alert_index >= 0)
-    SSL_set_info_callback(ssl, info_cb);
+  alert_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, record_free);
+  return alert_index >= 0;
+}
+
+/* Every connection records its alerts from the start. */
+static int alert_attach(sslua_conn *c)
+{
+  SSL_set_info_callback(c->ssl, info_cb);
+  return 1;
 }
 
 /* Pushes {level = "fatal", description = "unknown CA", code = 48}. */
@@ -81,8 +86,8 @@ static void push_alert(lua_State *L, const alert_slot *a, const char *field)
 
 static int conn_getalert(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
-  const alert_record *r = (c->ssl != NULL && alert_index >= 0)
+  sslua_conn *c = sslua_conn_enter(L, 1);
+  const alert_record *r = (c->ssl != NULL)
       ? (const alert_record *)SSL_get_ex_data(c->ssl, alert_index) : NULL;
 
   if (r == NULL) {
@@ -95,7 +100,11 @@ static int conn_getalert(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_alert_methods[] = {
+static const luaL_Reg methods[] = {
   { "getalert", conn_getalert },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_alert_feature = {
+  "alert", NULL, NULL, methods, alert_init, alert_attach, NULL, NULL
 };

@@ -5,13 +5,9 @@
 #ifndef SSLUA_ALERT_H
 #define SSLUA_ALERT_H
 
-#include <openssl/ssl.h>
-#include "compat.h"
-
-/* Starts recording alerts on a new SSL (called by core.create). */
-void sslua_alert_attach(SSL *ssl);
+#include "feature.h"
 
 /* conn:getalert() -> { sent = {...}, received = {...} } | nil */
-extern const luaL_Reg sslua_alert_methods[];
+extern const sslua_feature sslua_alert_feature;
 
 #endif

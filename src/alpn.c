@@ -6,8 +6,9 @@
  * function. No common protocol means no ALPN at all: the handshake goes
  * on without it, as in LuaSec.
  *
- * All the selection state lives in the context (the list, the function)
- * or on the stack of the handshake; nothing is written into the context
+ * All the selection state lives in the context (the list and strictness
+ * in SSL_CTX ex_data, the function among its Lua values) or on the stack
+ * of the handshake; nothing is written into the context
  * while a handshake runs, so any number of handshakes (and SNI switches to
  * another context) can share it. The name handed back to OpenSSL always
  * points into the client's own ClientHello bytes, which outlive the
@@ -157,6 +158,48 @@ static int wire_from_lua(lua_State *L, int idx, unsigned char **out,
 /* ------------------------------------------------------------------ */
 /* server selection                                                    */
 
+/* A server context's choice (SSL_CTX ex_data, freed with the SSL_CTX). */
+typedef struct {
+  unsigned char *list;          /* wire format; NULL while a function chooses */
+  size_t         len;
+  int            strict;        /* no match ends the handshake */
+} alpn_server;
+
+static int server_index = -1;
+
+static void server_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+                        long argl, void *argp)
+{
+  alpn_server *s = (alpn_server *)ptr;
+  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+  if (s != NULL)
+    OPENSSL_free(s->list);
+  OPENSSL_free(s);
+}
+
+static int alpn_init(void)
+{
+  server_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, server_free);
+  return server_index >= 0;
+}
+
+/* ctx's server state, created on first use; NULL when out of memory. */
+static alpn_server *server_state(SSL_CTX *ctx)
+{
+  alpn_server *s = (alpn_server *)SSL_CTX_get_ex_data(ctx, server_index);
+  if (s != NULL)
+    return s;
+  if ((s = (alpn_server *)OPENSSL_zalloc(sizeof(*s))) == NULL)
+    return NULL;
+  if (!SSL_CTX_set_ex_data(ctx, server_index, s)) {
+    OPENSSL_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+#define ALPN_FUNCTION "alpn"   /* key of the selection function (context values) */
+
 typedef struct {
   const sslua_context *ctx;
   const unsigned char *in;      /* the client's list, wire format */
@@ -189,7 +232,7 @@ static int ask_lua(lua_State *L)
   size_t len;
   const char *err;
 
-  if (sslua_context_pushref(L, q->ctx, SSLUA_REF_ALPN) != LUA_TFUNCTION)
+  if (sslua_context_get(L, q->ctx, ALPN_FUNCTION) != LUA_TFUNCTION)
     return 0;
   push_names(L, q->in, q->inlen);
   lua_call(L, 1, 1);
@@ -201,12 +244,6 @@ static int ask_lua(lua_State *L)
   return 0;
 }
 
-static int has_function(const sslua_context *ctx)
-{
-  int ref = ctx->refs[SSLUA_REF_ALPN];
-  return ref != LUA_NOREF && ref != LUA_REFNIL;
-}
-
 /* OpenSSL's selection callback, on every server context with ALPN. The
  * context is looked up from the SSL each time, so after an SNI switch the
  * new context's list or function decides. */
@@ -214,25 +251,26 @@ static int select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                      const unsigned char *in, unsigned int inlen, void *arg)
 {
   const sslua_context *ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
+  const alpn_server *server = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), server_index);
   const sslua_conn *conn = sslua_conn_from_ssl(ssl);
   alpn_query q;
 
   (void)arg;
-  if (ctx == NULL)                   /* the context was closed meanwhile */
+  if (ctx == NULL || server == NULL) /* the context was closed meanwhile */
     return SSL_TLSEXT_ERR_NOACK;
   memset(&q, 0, sizeof(q));
   q.ctx = ctx;
   q.in = in;
   q.inlen = inlen;
-  if (!has_function(ctx))
-    q.found = sslua_alpn_match(ctx->alpn, ctx->alpn_len, in, inlen, &q.out, &q.outlen);
+  if (server->list != NULL)
+    q.found = sslua_alpn_match(server->list, server->len, in, inlen, &q.out, &q.outlen);
   else if (conn == NULL || conn->L == NULL || !sslua_run_protected(conn->L, ask_lua, &q))
     q.found = 0;
   /* Strict: the client asked for protocols and none was chosen, so end
    * with no_application_protocol (RFC 7301) rather than let it talk to a
    * service it did not ask for (cross-protocol attacks such as ALPACA). */
   if (!q.found)
-    return ctx->alpn_strict ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
+    return server->strict ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
   *out = q.out;
   *outlen = q.outlen;
   return SSL_TLSEXT_ERR_OK;
@@ -242,10 +280,10 @@ static int select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 /* ssl.context functions                                               */
 
 /* Forgets the server's selection function (the last setter wins). */
-static void drop_function(lua_State *L, sslua_context *c)
+static void drop_function(lua_State *L, const sslua_context *c)
 {
   lua_pushnil(L);
-  sslua_context_setref(L, c, SSLUA_REF_ALPN, -1);
+  sslua_context_set(L, c, ALPN_FUNCTION, -1);
   lua_pop(L, 1);
 }
 
@@ -255,12 +293,12 @@ static void drop_function(lua_State *L, sslua_context *c)
 static int ctx_setalpn(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
+  alpn_server *server;
   unsigned char *wire;
   size_t len;
   const char *err;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (!wire_from_lua(L, 2, &wire, &len, &err))
     return sslua_fail_false(L, err);
   /* SSL_CTX_set_alpn_protos returns 0 on success. */
@@ -270,16 +308,19 @@ static int ctx_setalpn(lua_State *L)
     return sslua_fail_false(L, SSLUA_ALPN_ERR_MEMORY);
   }
   if (c->mode != SSLUA_MODE_CLIENT) {
-    OPENSSL_free(c->alpn);
-    c->alpn = wire;
-    c->alpn_len = len;
+    if ((server = server_state(c->ctx)) == NULL) {
+      OPENSSL_free(wire);
+      return sslua_fail_false(L, SSLUA_ALPN_ERR_MEMORY);
+    }
+    OPENSSL_free(server->list);
+    server->list = wire;
+    server->len = len;
     wire = NULL;
     drop_function(L, c);
     SSL_CTX_set_alpn_select_cb(c->ctx, select_cb, NULL);
   }
   OPENSSL_free(wire);
-  lua_pushboolean(L, 1);
-  return 1;
+  return sslua_ok(L);
 }
 
 /* context.setalpncb(ctx, fn) -> true | false, msg
@@ -287,18 +328,19 @@ static int ctx_setalpn(lua_State *L)
 static int ctx_setalpncb(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
+  alpn_server *server;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TFUNCTION || c->mode == SSLUA_MODE_CLIENT)
     return sslua_fail_false(L, SSLUA_ALPN_ERR_PARAM);
-  sslua_context_setref(L, c, SSLUA_REF_ALPN, 2);
-  OPENSSL_free(c->alpn);
-  c->alpn = NULL;
-  c->alpn_len = 0;
+  if ((server = server_state(c->ctx)) == NULL)
+    return sslua_fail_false(L, SSLUA_ALPN_ERR_MEMORY);
+  sslua_context_set(L, c, ALPN_FUNCTION, 2);
+  OPENSSL_free(server->list);
+  server->list = NULL;
+  server->len = 0;
   SSL_CTX_set_alpn_select_cb(c->ctx, select_cb, NULL);
-  lua_pushboolean(L, 1);
-  return 1;
+  return sslua_ok(L);
 }
 
 /* context.setalpnstrict(ctx, flag) -> true | false, msg
@@ -308,17 +350,18 @@ static int ctx_setalpncb(lua_State *L)
 static int ctx_setalpnstrict(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
+  alpn_server *server;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TBOOLEAN)
     return sslua_fail_false(L, "invalid alpnstrict parameter (boolean expected, got %s)",
                             luaL_typename(L, 2));
   if (c->mode == SSLUA_MODE_CLIENT)
     return sslua_fail_false(L, "invalid alpnstrict parameter (server contexts only)");
-  c->alpn_strict = lua_toboolean(L, 2);
-  lua_pushboolean(L, 1);
-  return 1;
+  if ((server = server_state(c->ctx)) == NULL)
+    return sslua_fail_false(L, SSLUA_ALPN_ERR_MEMORY);
+  server->strict = lua_toboolean(L, 2);
+  return sslua_ok(L);
 }
 
 /* ------------------------------------------------------------------ */
@@ -328,7 +371,7 @@ static int ctx_setalpnstrict(lua_State *L)
  * result; in any other state (fresh, failed, closed) the answer is nil. */
 static int conn_getalpn(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   const unsigned char *name = NULL;
   unsigned int len = 0;
 
@@ -341,14 +384,18 @@ static int conn_getalpn(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_alpn_context_functions[] = {
-  { "setalpn",   ctx_setalpn },
-  { "setalpncb", ctx_setalpncb },
+static const luaL_Reg context_functions[] = {
+  { "setalpn",       ctx_setalpn },
+  { "setalpncb",     ctx_setalpncb },
   { "setalpnstrict", ctx_setalpnstrict },
   { NULL, NULL }
 };
 
-const luaL_Reg sslua_alpn_methods[] = {
+static const luaL_Reg methods[] = {
   { "getalpn", conn_getalpn },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_alpn_feature = {
+  "alpn", context_functions, NULL, methods, alpn_init, NULL, NULL, NULL
 };

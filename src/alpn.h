@@ -6,7 +6,7 @@
 #define SSLUA_ALPN_H
 
 #include <stddef.h>
-#include "compat.h"
+#include "feature.h"
 
 /* LuaSec's texts for a bad ALPN list, shared by the C and Lua sides. */
 #define SSLUA_ALPN_ERR_PARAM   "invalid ALPN parameter"
@@ -35,9 +35,8 @@ int sslua_alpn_match(const unsigned char *server, size_t server_len,
                      const unsigned char *client, size_t client_len,
                      const unsigned char **out, unsigned char *outlen);
 
-/* ssl.context: setalpn(ctx, name_or_list), setalpncb(ctx, fn) */
-extern const luaL_Reg sslua_alpn_context_functions[];
-/* SSL:Connection: getalpn() */
-extern const luaL_Reg sslua_alpn_methods[];
+/* ssl.context: setalpn(ctx, name_or_list), setalpncb(ctx, fn),
+ * setalpnstrict(ctx, flag); SSL:Connection: getalpn() */
+extern const sslua_feature sslua_alpn_feature;
 
 #endif

@@ -77,12 +77,26 @@ void sslua_newclass(lua_State *L, const char *tname,
   luaL_newmetatable(L, tname);
   luaL_setfuncs(L, meta, 0);
   lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
+  if (methods != NULL)
+    luaL_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__index");
   /* Lua 5.1 lacks __name; keep it for tostring() parity with 5.3+. */
   lua_pushstring(L, tname);
   lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
+}
+
+void sslua_class_extend(lua_State *L, const char *tname, const luaL_Reg *methods,
+                        int self_upvalue)
+{
+  if (methods == NULL)
+    return;
+  luaL_getmetatable(L, tname);
+  lua_getfield(L, -1, "__index");
+  if (self_upvalue)
+    lua_pushvalue(L, -2);
+  luaL_setfuncs(L, methods, self_upvalue ? 1 : 0);
+  lua_pop(L, 2);
 }
 
 int sslua_fail(lua_State *L, const char *fmt, ...)
@@ -123,6 +137,18 @@ int sslua_run_protected(lua_State *L, lua_CFunction fn, void *ud)
   lua_pushlightuserdata(L, ud);
   status = lua_pcall(L, 1, 0, 0);
 #endif
+  lua_settop(L, top);
+  return status == 0;
+}
+
+int sslua_run_prepared(lua_State *L, int idx, void *ud)
+{
+  int top = lua_gettop(L), status;
+  if (!lua_checkstack(L, 2))
+    return 0;
+  lua_pushvalue(L, idx);
+  lua_pushlightuserdata(L, ud);
+  status = lua_pcall(L, 1, 0, 0);
   lua_settop(L, top);
   return status == 0;
 }

@@ -46,6 +46,12 @@ int   sslua_compat_isinteger(lua_State *L, int i);
 void sslua_newclass(lua_State *L, const char *tname,
                     const luaL_Reg *methods, const luaL_Reg *meta);
 
+/* Adds `methods` (may be NULL) to the method table of class `tname`. With
+ * `self_upvalue`, each gets the class's metatable as upvalue 1, so it can
+ * check its first argument by comparing metatables (no lookup by name). */
+void sslua_class_extend(lua_State *L, const char *tname, const luaL_Reg *methods,
+                        int self_upvalue);
+
 /* Pushes `nil, message` and returns 2: the module's failure convention. */
 int sslua_fail(lua_State *L, const char *fmt, ...);
 /* Pushes and returns a short text for the value at idx for messages:
@@ -63,5 +69,9 @@ int sslua_ok(lua_State *L);
  * callbacks run Lua code, so no Lua error can unwind through OpenSSL.
  * Returns 1 when fn returned normally. */
 int sslua_run_protected(lua_State *L, lua_CFunction fn, void *ud);
+/* The same for a function prepared beforehand at stack index idx (a
+ * closure over the Lua values it needs, made where raising was still
+ * allowed), called with ud. */
+int sslua_run_prepared(lua_State *L, int idx, void *ud);
 
 #endif

@@ -15,38 +15,32 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
-#include "alert.h"
-#include "alpn.h"
 #include "connection.h"
 #include "context.h"
-#include "dane.h"
 #include "errobj.h"
 #include "error.h"
-#include "hostname.h"
-#include "inspect.h"
-#include "ocsp.h"
-#include "session.h"
-#include "sni.h"
-#include "socket.h"
+#include "feature.h"
+#include "objects.h"
 
 /* Error codes of this I/O layer (see buffer.h for the shared ones). */
 enum {
   IO_WANTREAD = 1,   /* timed out waiting to read */
   IO_WANTWRITE,      /* timed out waiting to write */
-  IO_TLS,            /* TLS failure, text in conn->error */
-  IO_SYSTEM,         /* socket failure, errno in conn->sys_errno */
+  IO_TLS,            /* TLS failure, text in conn->failure */
+  IO_SYSTEM,         /* socket failure, errno in conn->failure */
   IO_RESET,          /* connection reset: "closed", yet no orderly end */
   IO_RETRY           /* internal: waited, call OpenSSL again */
 };
 
 static int conn_index = -1;   /* SSL ex_data slot -> sslua_conn */
+static const sslua_feature *const *features;   /* set once by sslua_connection_open */
 
 /* Every method that may run OpenSSL records its Lua state first, so that
  * callbacks use the state of the current call (a coroutine's, say), never
  * a stale one saved at creation. Methods carry the metatable as upvalue 1
- * (luaopen_ssl_core): comparing with it spares each call the lookup of the
+ * (sslua_connection_open): comparing with it spares each call the lookup of the
  * metatable by name; anything else takes lauxlib's check and message. */
-sslua_conn *sslua_conn_check(lua_State *L, int idx)
+sslua_conn *sslua_conn_enter(lua_State *L, int idx)
 {
   sslua_conn *c = (sslua_conn *)lua_touserdata(L, idx);
   int same = 0;
@@ -63,6 +57,16 @@ sslua_conn *sslua_conn_check(lua_State *L, int idx)
 sslua_conn *sslua_conn_from_ssl(const SSL *ssl)
 {
   return (sslua_conn *)SSL_get_ex_data(ssl, conn_index);
+}
+
+void sslua_conn_set(lua_State *L, const sslua_conn *c, const char *key, int idx)
+{
+  sslua_object_set(L, c, key, idx);
+}
+
+int sslua_conn_get(lua_State *L, const sslua_conn *c, const char *key)
+{
+  return sslua_object_get(L, c, key);
 }
 
 /* ------------------------------------------------------------------ */
@@ -84,9 +88,26 @@ static int wait_for(sslua_conn *c, int what)
     return IO_RETRY;
   if (rc == 1)
     return what == SSLUA_WAIT_READ ? IO_WANTREAD : IO_WANTWRITE;
-  c->sys_errno = rc;
-  c->err_kind = SSLUA_ERRKIND_SYSTEM;
+  c->failure.sys_errno = rc;
+  c->failure.kind = SSLUA_FAIL_SYSTEM;
   return IO_SYSTEM;
+}
+
+/* The reason from the error queue, then what the features know of it
+ * (a verify callback's rejection, a name mismatch, OCSP, ...). */
+static void record_tls_failure(sslua_conn *c, unsigned long code)
+{
+  sslua_failure *f = &c->failure;
+  int i;
+  f->kind = SSLUA_FAIL_TLS;
+  f->code = code;
+  f->verify_code = 0;
+  f->depth = -1;
+  f->explained = 0;
+  sslua_err_reason(f->message, sizeof(f->message), "Unknown SSL error");
+  for (i = 0; features[i] != NULL; i++)
+    if (features[i]->explain != NULL)
+      features[i]->explain(c->ssl, f);
 }
 
 static int tls_failure(sslua_conn *c)
@@ -101,12 +122,7 @@ static int tls_failure(sslua_conn *c)
     ERR_clear_error();
     return SSLUA_IO_EOF;
   }
-  c->err_kind = SSLUA_ERRKIND_TLS;   /* for error objects */
-  c->err_code = code;
-  sslua_err_reason(c->error, sizeof(c->error), "Unknown SSL error");
-  /* A name mismatch or a verifycallback rejection says so in parentheses. */
-  sslua_hostname_annotate(c->ssl, code, c->error, sizeof(c->error));
-  sslua_ocsp_amend(c->ssl, c->error, sizeof(c->error));   /* "(OCSP: why)" */
+  record_tls_failure(c, code);
   return IO_TLS;
 }
 
@@ -124,8 +140,8 @@ static int system_failure(sslua_conn *c, int saved_errno)
      * not return what came before a reset as the complete data. */
     return IO_RESET;
   default:
-    c->sys_errno = saved_errno;
-    c->err_kind = SSLUA_ERRKIND_SYSTEM;
+    c->failure.sys_errno = saved_errno;
+    c->failure.kind = SSLUA_FAIL_SYSTEM;
     return IO_SYSTEM;
   }
 }
@@ -141,7 +157,7 @@ static int step(sslua_conn *c, int ret, int saved_errno)
   case SSL_ERROR_SYSCALL:     return system_failure(c, saved_errno);
   case SSL_ERROR_SSL:         return tls_failure(c);
   default:
-    snprintf(c->error, sizeof(c->error), "Unknown SSL error");
+    snprintf(c->failure.message, sizeof(c->failure.message), "Unknown SSL error");
     return IO_TLS;
   }
 }
@@ -163,8 +179,8 @@ static const char *io_error(void *ctx, int err)
   case SSLUA_IO_EOF:    return "unexpected eof while reading";
   case IO_WANTREAD:     return "wantread";
   case IO_WANTWRITE:    return "wantwrite";
-  case IO_SYSTEM:       return strerror(c->sys_errno);
-  default:              return c->error;
+  case IO_SYSTEM:       return strerror(c->failure.sys_errno);
+  default:              return c->failure.message;
   }
 }
 
@@ -251,6 +267,7 @@ static void io_idle(void *ctx)
 /* Sends close_notify once, without waiting: close() must never hang. */
 static void release(sslua_conn *c)
 {
+  int i;
   if (c->busy) {
     c->close_pending = 1;
     return;
@@ -263,15 +280,13 @@ static void release(sslua_conn *c)
       clear_errors();
       (void)SSL_shutdown(c->ssl);
     }
+    for (i = 0; features[i] != NULL; i++)
+      if (features[i]->release != NULL)
+        features[i]->release(c);
     SSL_free(c->ssl);
     c->ssl = NULL;
     clear_errors();
   }
-  if (c->L != NULL) {
-    luaL_unref(c->L, LUA_REGISTRYINDEX, c->sni_ref);
-    luaL_unref(c->L, LUA_REGISTRYINDEX, c->verify_ref);
-  }
-  c->sni_ref = c->verify_ref = LUA_NOREF;
   if (c->fd >= 0) {
     close(c->fd);
     c->fd = -1;
@@ -287,6 +302,7 @@ static int core_create(lua_State *L)
   sslua_context *ctx = sslua_context_test(L, 1);
   sslua_conn *c;
   sslua_io conn_io = io;
+  int i;
 
   if (ctx == NULL)
     return sslua_fail(L, "invalid context (%s)", sslua_describe(L, 1));
@@ -297,17 +313,28 @@ static int core_create(lua_State *L)
   c = (sslua_conn *)lua_newuserdata(L, sizeof(*c));
   memset(c, 0, sizeof(*c));
   c->L = L;
-  c->sni_ref = c->verify_ref = LUA_NOREF;
   c->fd = -1;
+  c->failure.depth = -1;
   c->state = SSLUA_CONN_CLOSED;   /* until fully built, so __gc is safe */
   luaL_setmetatable(L, SSLUA_CONNECTION_META);
+  /* The user value keeps the context (and features' state) alive. */
+  sslua_object_register(L, c, -1);
+  lua_pushvalue(L, 1);
+  sslua_conn_set(L, c, "context", -1);
+  lua_pop(L, 1);
   clear_errors();
   if ((c->ssl = SSL_new(ctx->ctx)) == NULL)
     return sslua_fail(L, "error creating SSL object (%s)",
-                      sslua_err_reason(c->error, sizeof(c->error), "out of memory"));
+                      sslua_err_reason(c->failure.message, sizeof(c->failure.message),
+                                       "out of memory"));
   SSL_set_ex_data(c->ssl, conn_index, c);
-  sslua_alert_attach(c->ssl);
-  c->errobjects = sslua_errobj_enabled(ctx->ctx);
+  for (i = 0; features[i] != NULL; i++) {
+    if (features[i]->attach != NULL && !features[i]->attach(c)) {
+      release(c);
+      return sslua_fail(L, "error creating SSL object (out of memory)");
+    }
+  }
+  c->error_objects = sslua_errobj_enabled(ctx->ctx);
   if (ctx->mode == SSLUA_MODE_SERVER)
     SSL_set_accept_state(c->ssl);
   else
@@ -316,18 +343,13 @@ static int core_create(lua_State *L)
   sslua_buffer_init(&c->buf, &conn_io);
   sslua_timeout_init(&c->tm);
   c->state = SSLUA_CONN_NEW;
-  /* The user value keeps the context (and later SNI maps) alive. */
-  lua_newtable(L);
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "context");
-  lua_setuservalue(L, -2);
   return 1;
 }
 
 /* core.setfd(conn, fd) -> true | nil, message */
 static int core_setfd(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   lua_Number n = luaL_checknumber(L, 2);
   int fd = (n >= 0 && n <= INT_MAX) ? (int)n : -1;
   int flags;
@@ -347,20 +369,20 @@ static int core_setfd(lua_State *L)
 
 static int conn_close(lua_State *L)
 {
-  release(sslua_conn_check(L, 1));
+  release(sslua_conn_enter(L, 1));
   lua_pushnumber(L, 1);
   return 1;
 }
 
 static int conn_gc(lua_State *L)
 {
-  release(sslua_conn_check(L, 1));
+  release(sslua_conn_enter(L, 1));
   return 0;
 }
 
 static int conn_tostring(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   lua_pushfstring(L, "SSL connection: %p%s", (void *)c,
                   c->state == SSLUA_CONN_CLOSED ? " (closed)" : "");
   return 1;
@@ -371,92 +393,82 @@ static int conn_tostring(lua_State *L)
 
 static int dohandshake(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   int err;
 
   switch (c->state) {
   case SSLUA_CONN_CONNECTED:
-    lua_pushboolean(L, 1);
-    return 1;
+    return sslua_ok(L);
   case SSLUA_CONN_FAILED:
-    lua_pushboolean(L, 0);
-    lua_pushstring(L, c->error);
-    return 2;
+    return sslua_fail_false(L, "%s", c->failure.message);
   case SSLUA_CONN_CLOSED:
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "closed");
-    return 2;
+    return sslua_fail_false(L, "closed");
   default:
     break;
   }
-  if (c->fd < 0) {
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "closed");
-    return 2;
-  }
+  if (c->fd < 0)
+    return sslua_fail_false(L, "closed");
   sslua_timeout_markstart(&c->tm);
   err = drive(c, call_handshake, NULL, 0, NULL);
-  if (c->state == SSLUA_CONN_CLOSED) {   /* a callback closed it */
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "closed");
-    return 2;
-  }
+  if (c->state == SSLUA_CONN_CLOSED)   /* a callback closed it */
+    return sslua_fail_false(L, "closed");
   if (err == SSLUA_IO_DONE) {
     c->state = SSLUA_CONN_CONNECTED;
     io_idle(c);   /* an idle connection keeps no record buffers */
-    lua_pushboolean(L, 1);
-    return 1;
+    return sslua_ok(L);
   }
-  lua_pushboolean(L, 0);
-  lua_pushstring(L, io_error(c, err));
   if (is_fatal(err)) {
     /* Remember the reason: a retry reports it again instead of "done". */
-    snprintf(c->error, sizeof(c->error), "%s", lua_tostring(L, -1));
+    const char *why = io_error(c, err);
+    if (why != c->failure.message)
+      snprintf(c->failure.message, sizeof(c->failure.message), "%s", why);
     c->state = SSLUA_CONN_FAILED;
+    return sslua_fail_false(L, "%s", c->failure.message);
   }
-  return 2;
+  return sslua_fail_false(L, "%s", io_error(c, err));
 }
 
 /* The error message of these three becomes an object with errorobjects. */
 static int conn_dohandshake(lua_State *L)
 {
   int n = dohandshake(L);
-  return sslua_errobj_wrap(L, sslua_conn_check(L, 1), n);
+  sslua_conn *c = sslua_conn_enter(L, 1);
+  return sslua_errobj_wrap(L, c->error_objects, &c->failure, n);
 }
 
 static int conn_receive(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_errobj_wrap(L, c, sslua_buffer_receive(L, &c->buf));
+  return sslua_errobj_wrap(L, c->error_objects, &c->failure, sslua_buffer_receive(L, &c->buf));
 }
 
 static int conn_send(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_errobj_wrap(L, c, sslua_buffer_send(L, &c->buf));
+  return sslua_errobj_wrap(L, c->error_objects, &c->failure, sslua_buffer_send(L, &c->buf));
 }
 
 static int conn_settimeout(lua_State *L)
 {
-  return sslua_timeout_set(L, &sslua_conn_check(L, 1)->tm, 2);
+  return sslua_timeout_set(L, &sslua_conn_enter(L, 1)->tm, 2);
 }
 
 static int conn_gettimeout(lua_State *L)
 {
-  return sslua_timeout_push(L, &sslua_conn_check(L, 1)->tm);
+  return sslua_timeout_push(L, &sslua_conn_enter(L, 1)->tm);
 }
 
 static int conn_getfd(lua_State *L)
 {
-  lua_pushnumber(L, sslua_conn_check(L, 1)->fd);
+  lua_pushnumber(L, sslua_conn_enter(L, 1)->fd);
   return 1;
 }
 
 static int conn_dirty(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   int dirty = c->state == SSLUA_CONN_CONNECTED &&
               (!sslua_buffer_isempty(&c->buf) || SSL_pending(c->ssl) > 0);
   lua_pushboolean(L, dirty);
@@ -475,7 +487,7 @@ static int conn_want(lua_State *L)
     { SSL_CLIENT_HELLO_CB,    "clienthellocb" },
     { 0, NULL }
   };
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   int code = c->ssl ? SSL_want(c->ssl) : SSL_NOTHING;
   int i;
   for (i = 0; wants[i].name != NULL; i++) {
@@ -490,12 +502,12 @@ static int conn_want(lua_State *L)
 
 static int conn_getstats(lua_State *L)
 {
-  return sslua_buffer_getstats(L, &sslua_conn_check(L, 1)->buf);
+  return sslua_buffer_getstats(L, &sslua_conn_enter(L, 1)->buf);
 }
 
 static int conn_setstats(lua_State *L)
 {
-  return sslua_buffer_setstats(L, &sslua_conn_check(L, 1)->buf);
+  return sslua_buffer_setstats(L, &sslua_conn_enter(L, 1)->buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -542,21 +554,6 @@ static const luaL_Reg conn_methods[] = {
   { NULL, NULL }
 };
 
-/* Method sets of the features that act on a connection, each in its own
- * file; all land in the one SSL:Connection method table. */
-static const luaL_Reg *const method_sets[] = {
-  sslua_inspect_methods,
-  sslua_socket_methods,
-  sslua_alpn_methods,
-  sslua_sni_methods,
-  sslua_dane_methods,
-  sslua_hostname_methods,
-  sslua_session_methods,
-  sslua_alert_methods,
-  sslua_ocsp_methods,
-  NULL
-};
-
 static const luaL_Reg core_functions[] = {
   { "create",    core_create },
   { "setfd",     core_setfd },
@@ -565,28 +562,24 @@ static const luaL_Reg core_functions[] = {
   { NULL, NULL }
 };
 
-int luaopen_ssl_core(lua_State *L)
+int sslua_connection_open(lua_State *L, sslua_feature_list list)
 {
   /* Writing to a socket the peer reset must be an error, not a signal.
    * LuaSocket does the same; honour a handler the program installed. */
   struct sigaction old;
+  int i;
   if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
     signal(SIGPIPE, SIG_IGN);
-  int i;
   OPENSSL_init_ssl(0, NULL);
-  if (conn_index < 0)
-    conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-  sslua_newclass(L, SSLUA_CONNECTION_META, conn_methods, conn_meta);
-  luaL_getmetatable(L, SSLUA_CONNECTION_META);
-  lua_getfield(L, -1, "__index");
-  /* Again with the metatable as upvalue, for sslua_conn_check. */
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, conn_methods, 1);
-  for (i = 0; method_sets[i] != NULL; i++) {
-    lua_pushvalue(L, -2);
-    luaL_setfuncs(L, method_sets[i], 1);
-  }
-  lua_pop(L, 2);
+  if (conn_index < 0 &&
+      (conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
+    return luaL_error(L, "ssl.core: out of memory");
+  features = list;
+  sslua_newclass(L, SSLUA_CONNECTION_META, NULL, conn_meta);
+  /* Methods carry the metatable as upvalue 1, for sslua_conn_enter. */
+  sslua_class_extend(L, SSLUA_CONNECTION_META, conn_methods, 1);
+  for (i = 0; features[i] != NULL; i++)
+    sslua_class_extend(L, SSLUA_CONNECTION_META, features[i]->methods, 1);
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, -1);
   lua_setfield(L, -2, "SOCKET_INVALID");

@@ -1,6 +1,12 @@
 /*
- * credentials.c - what newcontext loads from memory instead of files.
+ * credentials.c - keys, certificates and trust for a context: from files
+ * (LuaSec's key, certificate, cafile, capath), from memory, from PKCS#12
+ * bundles and from the system's CA store.
  *
+ *   context.loadkey(ctx, path [, password])     PEM private key
+ *   context.loadcert(ctx, path)                  PEM chain, leaf first
+ *   context.checkkey(ctx)                        the key matches the leaf
+ *   context.locations(ctx, cafile, capath)       trust anchors
  *   context.loadkeydata(ctx, pem_or_der [, password])
  *   context.loadcertdata(ctx, pem_chain | der | x509)   leaf first
  *   context.loadcadata(ctx, pem_bundle | der | x509)     trust anchors (+ CRLs)
@@ -16,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -27,6 +34,203 @@
 #include "x509.h"
 
 #define REASON_LEN 256
+
+/* ------------------------------------------------------------------ */
+/* passphrases                                                         */
+
+/* A key's passphrase: the string or function the caller gave, held by a
+ * closure at stack `index` of L (0: none, which fails with "password
+ * required" rather than prompting on a terminal). On failure the reason
+ * is left in `error`. */
+typedef struct {
+  lua_State *L;
+  int        index;
+  char       error[REASON_LEN];
+  char      *buf;        /* where the protected call copies the passphrase */
+  int        size;
+  int        len;        /* its length, -1 on failure */
+} password_source;
+
+static int password_call(lua_State *L);
+
+/* Takes the passphrase at index 3 (string or function), if any; 0 when
+ * the value there is of another type. The closure that will produce it
+ * is made here, where a Lua error may still be raised, and left on the
+ * stack for password_cb. */
+static int password_arg(lua_State *L, password_source *src)
+{
+  memset(src, 0, sizeof(*src));
+  src->L = L;
+  if (lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TFUNCTION) {
+    luaL_checkstack(L, 4, "password");
+    lua_pushvalue(L, 3);
+    lua_pushcclosure(L, password_call, 1);
+    src->index = lua_gettop(L);
+  } else if (!lua_isnoneornil(L, 3)) {
+    return 0;
+  }
+  return 1;
+}
+
+/* Protected: the string, or what the function returns. */
+static int password_call(lua_State *L)
+{
+  password_source *src = (password_source *)lua_touserdata(L, 1);
+  size_t len = 0;
+  const char *pw;
+
+  lua_pushvalue(L, lua_upvalueindex(1));
+  if (lua_isfunction(L, -1) && lua_pcall(L, 0, 1, 0) != 0) {
+    snprintf(src->error, sizeof(src->error), "password callback failed: %s",
+             lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object)");
+    return 0;
+  }
+  /* A non-string result is an empty passphrase, as in LuaSec. */
+  pw = (lua_type(L, -1) == LUA_TSTRING) ? lua_tolstring(L, -1, &len) : "";
+  if (len > (size_t)src->size)
+    len = (size_t)src->size;
+  memcpy(src->buf, pw, len);
+  src->len = (int)len;
+  return 0;
+}
+
+/* OpenSSL's pem_password_cb over a password_source. */
+static int password_cb(char *buf, int size, int rwflag, void *u)
+{
+  password_source *src = (password_source *)u;
+
+  (void)rwflag;
+  if (src->index == 0) {
+    snprintf(src->error, sizeof(src->error), "password required");
+    return -1;
+  }
+  src->buf = buf;
+  src->size = size;
+  src->len = -1;
+  if (!sslua_run_prepared(src->L, src->index, src))
+    snprintf(src->error, sizeof(src->error), "not enough memory");
+  return src->len;
+}
+
+/* ------------------------------------------------------------------ */
+/* files                                                               */
+
+/* Opens a file for reading, or leaves strerror text in `why`. */
+static BIO *open_file(const char *path, char *why, size_t len)
+{
+  BIO *bio;
+  errno = 0;
+  bio = BIO_new_file(path, "r");
+  if (bio == NULL) {
+    snprintf(why, len, "%s", strerror(errno ? errno : ENOENT));
+    ERR_clear_error();
+  }
+  return bio;
+}
+
+/* context.loadkey(ctx, file [, password]) */
+static int ctx_loadkey(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  password_source src;
+  char why[REASON_LEN];
+  EVP_PKEY *key;
+  BIO *bio;
+
+  SSLUA_CHECK_OPEN(L, c);
+  if (!password_arg(L, &src))
+    return sslua_fail_false(L, "invalid password type");
+  sslua_err_clear();
+  if ((bio = open_file(path, why, sizeof(why))) == NULL)
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path, why);
+  key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, &src);
+  BIO_free(bio);
+  if (c->ctx == NULL) {            /* the password function closed it */
+    EVP_PKEY_free(key);
+    return sslua_fail_false(L, "closed");
+  }
+  if (key == NULL) {
+    if (src.error[0] == '\0')
+      sslua_err_reason(src.error, sizeof(src.error), "no private key found");
+    ERR_clear_error();
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path, src.error);
+  }
+  if (SSL_CTX_use_PrivateKey(c->ctx, key) != 1) {
+    EVP_PKEY_free(key);
+    return sslua_fail_false(L, "error loading private key (%s: %s)", path,
+                      sslua_err_reason(why, sizeof(why), "unusable key"));
+  }
+  EVP_PKEY_free(key);
+  return sslua_ok(L);
+}
+
+/* context.loadcert(ctx, file): a PEM chain, leaf first. */
+static int ctx_loadcert(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  char why[REASON_LEN];
+  BIO *bio;
+
+  SSLUA_CHECK_OPEN(L, c);
+  sslua_err_clear();
+  if ((bio = open_file(path, why, sizeof(why))) == NULL)
+    return sslua_fail_false(L, "error loading certificate (%s: %s)", path, why);
+  BIO_free(bio);
+  if (SSL_CTX_use_certificate_chain_file(c->ctx, path) != 1)
+    return sslua_fail_false(L, "error loading certificate (%s: %s)", path,
+                      sslua_err_reason(why, sizeof(why), "no certificate found"));
+  return sslua_ok(L);
+}
+
+/* context.checkkey(ctx) -> boolean: the last identity's key matches. */
+static int ctx_checkkey(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+  int ok;
+  SSLUA_CHECK_OPEN(L, c);
+  ok = SSL_CTX_check_private_key(c->ctx) == 1;
+  ERR_clear_error();
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* context.locations(ctx, cafile, capath): a missing capath is an error,
+ * where LuaSec (and OpenSSL) accepted it silently. */
+static int ctx_locations(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+  const char *cafile = luaL_optstring(L, 2, NULL);
+  const char *capath = luaL_optstring(L, 3, NULL);
+  char why[REASON_LEN];
+  struct stat st;
+
+  SSLUA_CHECK_OPEN(L, c);
+  sslua_err_clear();
+  if (cafile != NULL) {
+    BIO *bio = open_file(cafile, why, sizeof(why));
+    if (bio == NULL)
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile, why);
+    BIO_free(bio);
+    if (SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1)
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile,
+                        sslua_err_reason(why, sizeof(why), "no certificate found"));
+  }
+  if (capath != NULL) {
+    if (stat(capath, &st) != 0)
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(ENOTDIR));
+    if (SSL_CTX_load_verify_locations(c->ctx, NULL, capath) != 1)
+      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath,
+                        sslua_err_reason(why, sizeof(why), "unusable directory"));
+  }
+  return sslua_ok(L);
+}
+
+/* ------------------------------------------------------------------ */
+/* memory                                                              */
 
 static int is_pem(const char *data, size_t len)
 {
@@ -48,7 +252,7 @@ static BIO *data_arg(lua_State *L, sslua_context **c, const char *what, int *pem
 
   *c = sslua_context_check(L, 1);
   if ((*c)->ctx == NULL) {
-    sslua_fail_false(L, "closed");
+    sslua_fail_false(L, "closed");   /* SSLUA_CHECK_OPEN, for a pointer result */
     return NULL;
   }
   if (lua_type(L, 2) != LUA_TSTRING) {
@@ -75,14 +279,14 @@ static int fail_reason(lua_State *L, const char *what, const char *fallback)
 /* private key                                                         */
 
 /* PEM or DER, plain or encrypted (PKCS#8), any key type OpenSSL knows. */
-static EVP_PKEY *decode_key(BIO *bio, sslua_password *src)
+static EVP_PKEY *decode_key(BIO *bio, password_source *src)
 {
   EVP_PKEY *key = NULL;
   OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&key, NULL, NULL, NULL,
                                                          EVP_PKEY_KEYPAIR, NULL, NULL);
   if (dctx == NULL)
     return NULL;
-  OSSL_DECODER_CTX_set_pem_password_cb(dctx, sslua_password_cb, src);
+  OSSL_DECODER_CTX_set_pem_password_cb(dctx, password_cb, src);
   if (OSSL_DECODER_from_bio(dctx, bio) != 1) {
     EVP_PKEY_free(key);
     key = NULL;
@@ -94,18 +298,14 @@ static EVP_PKEY *decode_key(BIO *bio, sslua_password *src)
 static int ctx_loadkeydata(lua_State *L)
 {
   sslua_context *c;
-  sslua_password src;
+  password_source src;
   EVP_PKEY *key;
   int pem, ok;
   BIO *bio = data_arg(L, &c, "private key", &pem);
 
   if (bio == NULL)
     return 2;
-  memset(&src, 0, sizeof(src));
-  src.L = L;
-  if (lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TFUNCTION)
-    src.index = 3;
-  else if (!lua_isnoneornil(L, 3)) {
+  if (!password_arg(L, &src)) {
     BIO_free(bio);
     return sslua_fail_false(L, "invalid password type");
   }
@@ -150,29 +350,9 @@ static int use_chain(SSL_CTX *ctx, BIO *bio, int pem)
   return ok;
 }
 
-static int ctx_loadcertdata(lua_State *L)
+static int use_leaf_object(SSL_CTX *ctx, X509 *cert)
 {
-  X509 *obj = sslua_x509_test(L, 2);
-  sslua_context *c;
-  int pem, ok;
-  BIO *bio;
-
-  if (obj != NULL) {
-    c = sslua_context_check(L, 1);
-    if (c->ctx == NULL)
-      return sslua_fail_false(L, "closed");
-    sslua_err_clear();
-    ok = SSL_CTX_use_certificate(c->ctx, obj) == 1 && SSL_CTX_clear_chain_certs(c->ctx) == 1;
-  } else {
-    if ((bio = data_arg(L, &c, "certificate", &pem)) == NULL)
-      return 2;
-    ok = use_chain(c->ctx, bio, pem);
-    BIO_free(bio);
-  }
-  if (!ok)
-    return fail_reason(L, "certificate", "no certificate found");
-  lua_pushboolean(L, 1);
-  return 1;
+  return SSL_CTX_use_certificate(ctx, cert) == 1 && SSL_CTX_clear_chain_certs(ctx) == 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -203,7 +383,26 @@ static int add_der(X509_STORE *store, BIO *bio)
   return ok;
 }
 
-static int ctx_loadcadata(lua_State *L)
+static int add_anchor_object(SSL_CTX *ctx, X509 *cert)
+{
+  return X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert) == 1;
+}
+
+static int add_anchor_data(SSL_CTX *ctx, BIO *bio, int pem)
+{
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  return pem ? add_pem_bundle(store, bio) > 0 : add_der(store, bio);
+}
+
+/* Certificates given as an x509 object or as PEM/DER data, and what to do
+ * with each form. */
+typedef struct {
+  const char *what;                              /* for messages */
+  int (*use_object)(SSL_CTX *ctx, X509 *cert);
+  int (*use_data)(SSL_CTX *ctx, BIO *bio, int pem);
+} cert_loader;
+
+static int load_certificates(lua_State *L, const cert_loader *how)
 {
   X509 *obj = sslua_x509_test(L, 2);
   sslua_context *c;
@@ -212,22 +411,33 @@ static int ctx_loadcadata(lua_State *L)
 
   if (obj != NULL) {
     c = sslua_context_check(L, 1);
-    if (c->ctx == NULL)
-      return sslua_fail_false(L, "closed");
+    SSLUA_CHECK_OPEN(L, c);
     sslua_err_clear();
-    ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(c->ctx), obj) == 1;
+    ok = how->use_object(c->ctx, obj);
   } else {
-    if ((bio = data_arg(L, &c, "CA locations", &pem)) == NULL)
+    if ((bio = data_arg(L, &c, how->what, &pem)) == NULL)
       return 2;
-    ok = pem ? add_pem_bundle(SSL_CTX_get_cert_store(c->ctx), bio) > 0
-             : add_der(SSL_CTX_get_cert_store(c->ctx), bio);
+    ok = how->use_data(c->ctx, bio, pem);
     BIO_free(bio);
   }
   if (!ok)
-    return fail_reason(L, "CA locations", "no certificate found");
+    return fail_reason(L, how->what, "no certificate found");
   ERR_clear_error();
-  lua_pushboolean(L, 1);
-  return 1;
+  return sslua_ok(L);
+}
+
+/* context.loadcertdata(ctx, pem_chain | der | x509): leaf first */
+static int ctx_loadcertdata(lua_State *L)
+{
+  static const cert_loader chain = { "certificate", use_leaf_object, use_chain };
+  return load_certificates(L, &chain);
+}
+
+/* context.loadcadata(ctx, pem_bundle | der | x509): trust anchors, CRLs */
+static int ctx_loadcadata(lua_State *L)
+{
+  static const cert_loader anchors = { "CA locations", add_anchor_object, add_anchor_data };
+  return load_certificates(L, &anchors);
 }
 
 /* cafile = "system": OpenSSL's default file and directory (on Debian
@@ -238,8 +448,7 @@ static int ctx_loadsystemca(lua_State *L)
   sslua_context *c = sslua_context_check(L, 1);
   char why[REASON_LEN];
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   sslua_err_clear();
   if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
     return sslua_fail_false(L, "error loading CA locations (system: %s)",
@@ -278,7 +487,7 @@ static PKCS12 *read_pkcs12(lua_State *L, int in_memory, char *why, size_t len)
  * none, else the caller's (string or function at 3). NULL with `why`. */
 static const char *unlock(lua_State *L, PKCS12 *p12, char *buf, int size, char *why, size_t len)
 {
-  sslua_password src;
+  password_source src;
   int n;
 
   if (!PKCS12_mac_present(p12) || PKCS12_verify_mac(p12, "", 0) == 1 ||
@@ -287,11 +496,8 @@ static const char *unlock(lua_State *L, PKCS12 *p12, char *buf, int size, char *
     buf[0] = '\0';
     return buf;
   }
-  memset(&src, 0, sizeof(src));
-  src.L = L;
-  if (lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TFUNCTION)
-    src.index = 3;
-  if ((n = sslua_password_cb(buf, size - 1, 0, &src)) < 0) {
+  (void)password_arg(L, &src);   /* its type was checked by the caller */
+  if ((n = password_cb(buf, size - 1, 0, &src)) < 0) {
     snprintf(why, len, "%s", src.error);
     return NULL;
   }
@@ -335,8 +541,7 @@ static int ctx_loadpkcs12(lua_State *L)
   PKCS12 *p12;
   int ok = 0;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (!lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TSTRING && lua_type(L, 3) != LUA_TFUNCTION)
     return sslua_fail_false(L, "invalid password type");
   sslua_err_clear();
@@ -353,11 +558,19 @@ static int ctx_loadpkcs12(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_credentials_context_functions[] = {
+static const luaL_Reg context_functions[] = {
+  { "checkkey",     ctx_checkkey },
+  { "loadcert",     ctx_loadcert },
+  { "loadkey",      ctx_loadkey },
+  { "locations",    ctx_locations },
   { "loadcadata",   ctx_loadcadata },
   { "loadcertdata", ctx_loadcertdata },
   { "loadkeydata",  ctx_loadkeydata },
   { "loadpkcs12",   ctx_loadpkcs12 },
   { "loadsystemca", ctx_loadsystemca },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_credentials_feature = {
+  "credentials", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
 };

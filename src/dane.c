@@ -52,8 +52,7 @@ static int ctx_setdane(lua_State *L)
   int i, j, top = lua_gettop(L);
   unsigned long flags = 0;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   for (i = 2; i <= top; i++) {
     const char *name = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
     for (j = 0; name != NULL && dane_flags[j].name != NULL; j++)
@@ -78,7 +77,7 @@ static int ctx_setdane(lua_State *L)
  * `false, message` pushed. */
 static sslua_conn *before_handshake(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   if (c->ssl == NULL || c->state == SSLUA_CONN_CLOSED) {
     sslua_fail_false(L, "closed");
     return NULL;
@@ -165,13 +164,17 @@ static int conn_settlsa(lua_State *L)
   return sslua_ok(L);
 }
 
-const luaL_Reg sslua_dane_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "setdane", ctx_setdane },
   { NULL, NULL }
 };
 
-const luaL_Reg sslua_dane_methods[] = {
+static const luaL_Reg methods[] = {
   { "setdane", conn_setdane },
   { "settlsa", conn_settlsa },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_dane_feature = {
+  "dane", context_functions, NULL, methods, NULL, NULL, NULL, NULL
 };

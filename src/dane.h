@@ -5,12 +5,10 @@
 #ifndef SSLUA_DANE_H
 #define SSLUA_DANE_H
 
-#include "compat.h"
+#include "feature.h"
 
-/* context.setdane(ctx [, flag...]) -> true | false, message */
-extern const luaL_Reg sslua_dane_context_functions[];
-
-/* conn:setdane(basedomain), conn:settlsa(usage, selector, mtype, data) */
-extern const luaL_Reg sslua_dane_methods[];
+/* context.setdane(ctx [, flag...]) -> true | false, message;
+ * conn:setdane(basedomain), conn:settlsa(usage, selector, mtype, data) */
+extern const sslua_feature sslua_dane_feature;
 
 #endif

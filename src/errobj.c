@@ -21,6 +21,7 @@
 
 #include "context.h"
 #include "errobj.h"
+#include "feature.h"
 
 #define ERROR_META "sslua.error"
 
@@ -28,7 +29,7 @@ static int errobj_index = -1;   /* SSL_CTX ex_data: non-NULL when on */
 
 int sslua_errobj_enabled(const SSL_CTX *ctx)
 {
-  return errobj_index >= 0 && SSL_CTX_get_ex_data(ctx, errobj_index) != NULL;
+  return SSL_CTX_get_ex_data(ctx, errobj_index) != NULL;
 }
 
 /* context.seterrorobjects(ctx, on) */
@@ -36,22 +37,29 @@ static int ctx_seterrorobjects(lua_State *L)
 {
   static char on_marker;
   sslua_context *c = sslua_context_check(L, 1);
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TBOOLEAN)
     return sslua_fail_false(L, "invalid errorobjects parameter (boolean expected, got %s)",
                             luaL_typename(L, 2));
-  if (errobj_index < 0)
-    errobj_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-  if (errobj_index < 0 ||
-      !SSL_CTX_set_ex_data(c->ctx, errobj_index, lua_toboolean(L, 2) ? &on_marker : NULL))
+  if (!SSL_CTX_set_ex_data(c->ctx, errobj_index, lua_toboolean(L, 2) ? &on_marker : NULL))
     return sslua_fail_false(L, "out of memory");
   return sslua_ok(L);
 }
 
-const luaL_Reg sslua_errobj_context_functions[] = {
+static int errobj_init(void)
+{
+  errobj_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  return errobj_index >= 0;
+}
+
+static const luaL_Reg context_functions[] = {
   { "seterrorobjects", ctx_seterrorobjects },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_errobj_feature = {
+  "errorobjects", context_functions, NULL, NULL, errobj_init, NULL, NULL, NULL
 };
 
 /* ------------------------------------------------------------------ */
@@ -91,33 +99,9 @@ static void set_integer(lua_State *L, const char *field, lua_Integer value)
   lua_setfield(L, -2, field);
 }
 
-/* The depth of a client's verification error: OpenSSL keeps only the
- * code, so the received chain is verified once more, as the handshake did
- * (same store, same parameters), to learn where it failed. -1: unknown. */
-static int verify_depth(SSL *ssl)
+static void fill_tls(lua_State *L, const sslua_failure *f, const char *msg)
 {
-  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-  X509_STORE_CTX *store;
-  int depth = -1;
-
-  if (SSL_is_server(ssl) || chain == NULL || sk_X509_num(chain) == 0)
-    return -1;
-  if ((store = X509_STORE_CTX_new()) == NULL)
-    return -1;
-  if (X509_STORE_CTX_init(store, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)),
-                          sk_X509_value(chain, 0), chain) == 1 &&
-      X509_STORE_CTX_set_default(store, "ssl_server") == 1 &&
-      X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store), SSL_get0_param(ssl)) == 1 &&
-      X509_verify_cert(store) != 1)
-    depth = X509_STORE_CTX_get_error_depth(store);
-  X509_STORE_CTX_free(store);
-  ERR_clear_error();
-  return depth;
-}
-
-static void fill_tls(lua_State *L, sslua_conn *c, const char *msg)
-{
-  unsigned long code = c->err_code;
+  unsigned long code = f->code;
   const char *reason = code ? ERR_reason_error_string(code) : NULL;
   int verify = ERR_GET_LIB(code) == ERR_LIB_SSL &&
                ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
@@ -126,18 +110,17 @@ static void fill_tls(lua_State *L, sslua_conn *c, const char *msg)
   set_string(L, "reason", reason ? reason : msg);
   if (code)
     set_integer(L, "openssl_code", (lua_Integer)code);
-  if (verify && c->ssl != NULL) {
-    int depth = verify_depth(c->ssl);
-    set_integer(L, "verify_code", (lua_Integer)SSL_get_verify_result(c->ssl));
-    if (depth >= 0)
-      set_integer(L, "depth", depth);
+  if (verify) {
+    set_integer(L, "verify_code", (lua_Integer)f->verify_code);
+    if (f->depth >= 0)
+      set_integer(L, "depth", f->depth);
   }
 }
 
 /* Fills the table on top for message `msg`. The fixed texts say what
  * happened by themselves; anything else is the fatal error recorded in
- * err_kind (written once, when the stream broke for good). */
-static void fill(lua_State *L, sslua_conn *c, const char *msg)
+ * the failure record (written once, when the stream broke for good). */
+static void fill(lua_State *L, const sslua_failure *f, const char *msg)
 {
   set_string(L, "message", msg);
   if (strcmp(msg, "closed") == 0 || strcmp(msg, "unexpected eof while reading") == 0) {
@@ -147,22 +130,22 @@ static void fill(lua_State *L, sslua_conn *c, const char *msg)
     set_string(L, "kind", "timeout");
     set_string(L, "reason", msg);
     set_string(L, "want", msg + 4);
-  } else if (c->err_kind == SSLUA_ERRKIND_SYSTEM) {
+  } else if (f->kind == SSLUA_FAIL_SYSTEM) {
     set_string(L, "kind", "system");
     set_string(L, "reason", msg);
-    set_integer(L, "errno", c->sys_errno);
+    set_integer(L, "errno", f->sys_errno);
   } else {
-    fill_tls(L, c, msg);
+    fill_tls(L, f, msg);
   }
 }
 
-int sslua_errobj_wrap(lua_State *L, sslua_conn *c, int nret)
+int sslua_errobj_wrap(lua_State *L, int enabled, const sslua_failure *f, int nret)
 {
   int idx = lua_gettop(L) - nret + 2;
-  if (!c->errobjects || nret < 2 || lua_type(L, idx) != LUA_TSTRING)
+  if (!enabled || nret < 2 || lua_type(L, idx) != LUA_TSTRING)
     return nret;
   lua_createtable(L, 0, 8);
-  fill(L, c, lua_tostring(L, idx));
+  fill(L, f, lua_tostring(L, idx));
   if (luaL_newmetatable(L, ERROR_META))
     luaL_setfuncs(L, error_meta, 0);
   lua_setmetatable(L, -2);

@@ -8,24 +8,19 @@
 
 #include <openssl/ssl.h>
 #include "compat.h"
-#include "connection.h"
-
-/* What broke a stream for good, recorded by connection.c in err_kind. */
-enum {
-  SSLUA_ERRKIND_NONE = 0,
-  SSLUA_ERRKIND_TLS,      /* OpenSSL error, code in err_code */
-  SSLUA_ERRKIND_SYSTEM    /* socket error, errno in sys_errno */
-};
+#include "error.h"
+#include "feature.h"
 
 /* Whether connections made from ctx return error objects. */
 int sslua_errobj_enabled(const SSL_CTX *ctx);
 
-/* With error objects on for c, replaces the message among the nret
- * results on top of the stack (the 2nd: `false|nil, message [, x]`) by an
- * error object; returns nret either way. */
-int sslua_errobj_wrap(lua_State *L, sslua_conn *c, int nret);
+/* When `enabled`, replaces the message among the nret results on top of
+ * the stack (the 2nd: `false|nil, message [, x]`) by an error object
+ * built from the message and `f`, the connection's failure record;
+ * returns nret either way. */
+int sslua_errobj_wrap(lua_State *L, int enabled, const sslua_failure *f, int nret);
 
 /* context.seterrorobjects(ctx, on) -> true | false, message */
-extern const luaL_Reg sslua_errobj_context_functions[];
+extern const sslua_feature sslua_errobj_feature;
 
 #endif

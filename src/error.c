@@ -5,6 +5,7 @@
  * stale error from an earlier call leaks into a later message. Every
  * operation here clears before and drains after.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -36,4 +37,30 @@ const char *sslua_err_reason(char *buf, size_t len, const char *fallback)
   }
   ERR_clear_error();
   return buf;
+}
+
+int sslua_failure_is_verify(const sslua_failure *f)
+{
+  return f->kind == SSLUA_FAIL_TLS && ERR_GET_LIB(f->code) == ERR_LIB_SSL &&
+         ERR_GET_REASON(f->code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+void sslua_failure_explain(sslua_failure *f, const char *fmt, ...)
+{
+  size_t used = strlen(f->message);
+  va_list ap;
+
+  if (f->explained || used + 3 >= sizeof(f->message))
+    return;
+  f->explained = 1;
+  snprintf(f->message + used, sizeof(f->message) - used, " (");
+  used += 2;
+  va_start(ap, fmt);
+  vsnprintf(f->message + used, sizeof(f->message) - used, fmt, ap);
+  va_end(ap);
+  used = strlen(f->message);
+  if (used + 1 < sizeof(f->message)) {
+    f->message[used] = ')';
+    f->message[used + 1] = '\0';
+  }
 }

@@ -3,7 +3,7 @@
  * DHE cipher suites (dhparam) and the named groups for (EC)DHE and the
  * TLS 1.3 key share (curve, curveslist).
  *
- * Deliberate difference from LuaSec (reference H16): LuaSec installs its
+ * Deliberate difference from LuaSec: LuaSec installs its
  * dhparam function with SSL_CTX_set_tmp_dh_callback and calls it during each
  * handshake. That callback is deprecated in OpenSSL 3 and has no
  * non-deprecated per-handshake replacement, so here the function is called
@@ -12,7 +12,8 @@
  * context's fixed DH parameters (SSL_CTX_set0_tmp_dh_pkey); nil keeps
  * OpenSSL's automatic choice (SSL_CTX_set_dh_auto, sized to the server's
  * key). The function is not kept: later handshakes never call Lua, so no
- * handshake state lives in the context (H11, H12).
+ * handshake state lives in the context, and no Lua error can unwind through
+ * a handshake.
  *
  * `curve` takes one name, as in LuaSec, and also a colon list (LuaSec
  * rejects lists; its own curve-negotiation sample needs one). Both go to
@@ -92,8 +93,7 @@ static int ctx_setdhparam(lua_State *L)
   size_t len;
   EVP_PKEY *pkey;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TFUNCTION)
     return sslua_fail_false(L, "invalid DH parameter type");
   lua_settop(L, 2);
@@ -173,8 +173,7 @@ static int ctx_setcurve(lua_State *L)
   sslua_context *c = sslua_context_check(L, 1);
   const char *name;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TSTRING)
     return sslua_fail_false(L, "elliptic curve '%s' not supported", sslua_describe(L, 2));
   name = lua_tostring(L, 2);
@@ -194,8 +193,7 @@ static int ctx_setcurveslist(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (lua_type(L, 2) != LUA_TSTRING)
     return sslua_fail_false(L, "unknown elliptic curve in \"%s\"", sslua_describe(L, 2));
   if (!set_groups(c->ctx, lua_tostring(L, 2)))
@@ -203,9 +201,13 @@ static int ctx_setcurveslist(lua_State *L)
   return sslua_ok(L);
 }
 
-const luaL_Reg sslua_groups_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "setdhparam",    ctx_setdhparam },
   { "setcurve",      ctx_setcurve },
   { "setcurveslist", ctx_setcurveslist },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_groups_feature = {
+  "groups", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
 };

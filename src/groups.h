@@ -5,10 +5,10 @@
 #ifndef SSLUA_GROUPS_H
 #define SSLUA_GROUPS_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* context.setdhparam(ctx, fn), context.setcurve(ctx, name),
  * context.setcurveslist(ctx, list): each `true` or `false, message`. */
-extern const luaL_Reg sslua_groups_context_functions[];
+extern const sslua_feature sslua_groups_feature;
 
 #endif

@@ -21,7 +21,7 @@
 /* The connection at 1 if its handshake is done, else NULL. */
 static sslua_conn *connected(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   return c->state == SSLUA_CONN_CONNECTED ? c : NULL;
 }
 
@@ -179,11 +179,8 @@ static int conn_getpeerverification(lua_State *L)
   sslua_conn *c = connected(L);
   long result;
 
-  if (c == NULL) {
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "closed");
-    return 2;
-  }
+  if (c == NULL)
+    return sslua_fail_false(L, "closed");
   if (sslua_verify_push_errors(L, c)) {
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
@@ -251,7 +248,7 @@ static int conn_exportkeyingmaterial(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_inspect_methods[] = {
+static const luaL_Reg methods[] = {
   { "exportkeyingmaterial", conn_exportkeyingmaterial },
   { "getfinished",          conn_getfinished },
   { "getlocalcertificate",  conn_getlocalcertificate },
@@ -262,4 +259,8 @@ const luaL_Reg sslua_inspect_methods[] = {
   { "getpeerverification",  conn_getpeerverification },
   { "info",                 conn_info },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_inspect_feature = {
+  "inspect", NULL, NULL, methods, NULL, NULL, NULL, NULL
 };

@@ -5,9 +5,11 @@
 #ifndef SSLUA_INSPECT_H
 #define SSLUA_INSPECT_H
 
-#include "compat.h"
+#include "feature.h"
 
-/* Methods added to SSL:Connection by luaopen_ssl_core. */
-extern const luaL_Reg sslua_inspect_methods[];
+/* conn:info, getpeercertificate, getpeerchain, getlocalcertificate,
+ * getlocalchain, getpeerverification, getfinished, getpeerfinished,
+ * exportkeyingmaterial */
+extern const sslua_feature sslua_inspect_feature;
 
 #endif

@@ -27,27 +27,37 @@ static void append_line(const char *path, const char *line)
   fclose(f);
 }
 
+#define KEYLOG_VALUE "keylog"   /* key of the path or function (context values) */
+
+typedef struct {
+  const sslua_context *ctx;
+  const char          *line;
+} keylog_line;
+
+/* Protected: delivers one line to the path or function. */
+static int deliver(lua_State *L)
+{
+  const keylog_line *k = (const keylog_line *)lua_touserdata(L, 1);
+  int type = sslua_context_get(L, k->ctx, KEYLOG_VALUE);
+  if (type == LUA_TSTRING) {
+    append_line(lua_tostring(L, -1), k->line);
+  } else if (type == LUA_TFUNCTION) {
+    lua_pushstring(L, k->line);
+    (void)lua_pcall(L, 1, 0, 0);   /* errors are the function's own business */
+  }
+  return 0;
+}
+
 static void keylog_cb(const SSL *ssl, const char *line)
 {
   sslua_conn *conn = sslua_conn_from_ssl(ssl);
-  sslua_context *ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
-  lua_State *L;
-  int top, type;
+  keylog_line k;
 
-  if (conn == NULL || conn->L == NULL || ctx == NULL || line == NULL)
+  k.ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
+  k.line = line;
+  if (conn == NULL || conn->L == NULL || k.ctx == NULL || line == NULL)
     return;
-  L = conn->L;
-  if (!lua_checkstack(L, 4))
-    return;
-  top = lua_gettop(L);
-  type = sslua_context_pushref(L, ctx, SSLUA_REF_KEYLOG);
-  if (type == LUA_TSTRING) {
-    append_line(lua_tostring(L, -1), line);
-  } else if (type == LUA_TFUNCTION) {
-    lua_pushstring(L, line);
-    (void)lua_pcall(L, 1, 0, 0);   /* errors are the function's own business */
-  }
-  lua_settop(L, top);
+  (void)sslua_run_protected(conn->L, deliver, &k);
 }
 
 /* context.setkeylog(ctx, path_or_function): a path must be writable now,
@@ -57,8 +67,7 @@ static int ctx_setkeylog(lua_State *L)
   sslua_context *c = sslua_context_check(L, 1);
   int type = lua_type(L, 2);
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (type == LUA_TSTRING) {
     const char *path = lua_tostring(L, 2);
     FILE *f;
@@ -73,12 +82,16 @@ static int ctx_setkeylog(lua_State *L)
     return sslua_fail_false(L, "invalid keylog parameter (string or function expected, got %s)",
                             luaL_typename(L, 2));
   }
-  sslua_context_setref(L, c, SSLUA_REF_KEYLOG, 2);
+  sslua_context_set(L, c, KEYLOG_VALUE, 2);
   SSL_CTX_set_keylog_callback(c->ctx, keylog_cb);
   return sslua_ok(L);
 }
 
-const luaL_Reg sslua_keylog_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "setkeylog", ctx_setkeylog },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_keylog_feature = {
+  "keylog", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
 };

@@ -5,9 +5,9 @@
 #ifndef SSLUA_KEYLOG_H
 #define SSLUA_KEYLOG_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* context.setkeylog(ctx, path_or_function) -> true | false, message */
-extern const luaL_Reg sslua_keylog_context_functions[];
+extern const sslua_feature sslua_keylog_feature;
 
 #endif

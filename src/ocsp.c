@@ -34,39 +34,51 @@ static int failure_index = -1;            /* SSL ex_data: static reason text */
 /* ------------------------------------------------------------------ */
 /* server                                                              */
 
-/* Pushes the response to staple (a non-empty string) or returns 0. */
-static int push_response(lua_State *L, const sslua_context *ctx)
+#define OCSP_VALUE "ocsp"   /* key of the DER string or function (context values) */
+
+typedef struct {
+  const sslua_context *ctx;
+  SSL                 *ssl;
+  int                  stapled;
+} staple_call;
+
+/* Protected: staples the context's string, or what its function returns
+ * (a non-empty string). OpenSSL takes ownership of the copy. */
+static int staple(lua_State *L)
 {
-  int type = sslua_context_pushref(L, ctx, SSLUA_REF_OCSP);
-  if (type == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) != 0)
+  staple_call *q = (staple_call *)lua_touserdata(L, 1);
+  unsigned char *copy;
+  const char *der;
+  size_t len;
+
+  if (sslua_context_get(L, q->ctx, OCSP_VALUE) == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 1, 0) != 0)
     return 0;
-  return lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) > 0;
+  if (lua_type(L, -1) != LUA_TSTRING || (der = lua_tolstring(L, -1, &len)) == NULL ||
+      len == 0 || len > 0x7fffffff)
+    return 0;
+  if ((copy = (unsigned char *)OPENSSL_memdup(der, len)) == NULL)
+    return 0;
+  if (SSL_set_tlsext_status_ocsp_resp(q->ssl, copy, (long)len) == 1)
+    q->stapled = 1;
+  else
+    OPENSSL_free(copy);
+  return 0;
 }
 
 static int server_cb(SSL *ssl, void *arg)
 {
-  sslua_conn *conn = sslua_conn_from_ssl(ssl);
-  sslua_context *ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
-  int top, result = SSL_TLSEXT_ERR_NOACK;
-  lua_State *L;
+  const sslua_conn *conn = sslua_conn_from_ssl(ssl);
+  staple_call q;
 
   (void)arg;
-  if (conn == NULL || (L = conn->L) == NULL || ctx == NULL || !lua_checkstack(L, 4))
+  q.ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
+  q.ssl = ssl;
+  q.stapled = 0;
+  if (conn == NULL || conn->L == NULL || q.ctx == NULL ||
+      !sslua_run_protected(conn->L, staple, &q) || !q.stapled)
     return SSL_TLSEXT_ERR_NOACK;
-  top = lua_gettop(L);
-  if (push_response(L, ctx)) {
-    size_t len;
-    const char *der = lua_tolstring(L, -1, &len);
-    unsigned char *copy = (unsigned char *)OPENSSL_memdup(der, len);
-    /* OpenSSL takes ownership of the copy. */
-    if (copy != NULL && len <= 0x7fffffff &&
-        SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)len) == 1)
-      result = SSL_TLSEXT_ERR_OK;
-    else
-      OPENSSL_free(copy);
-  }
-  lua_settop(L, top);
-  return result;
+  return SSL_TLSEXT_ERR_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -159,21 +171,25 @@ static int client_cb(SSL *ssl, void *arg)
   ERR_clear_error();
   if (why == NULL)
     return 1;
-  if (failure_index >= 0)
-    SSL_set_ex_data(ssl, failure_index, (void *)why);
+  SSL_set_ex_data(ssl, failure_index, (void *)why);
   SSL_set_verify_result(ssl, vcode);
   /* Oldest in the queue, so the reason reported is ours. */
   ERR_raise(ERR_LIB_SSL, SSL_R_CERTIFICATE_VERIFY_FAILED);
   return 0;
 }
 
-void sslua_ocsp_amend(const SSL *ssl, char *buf, size_t len)
+/* A handshake failed by the staple check says why: "(OCSP: why)". */
+static void ocsp_explain(SSL *ssl, sslua_failure *f)
 {
-  const char *why = (ssl != NULL && failure_index >= 0)
-      ? (const char *)SSL_get_ex_data(ssl, failure_index) : NULL;
-  size_t used = strlen(buf);
-  if (why != NULL && used < len)
-    snprintf(buf + used, len - used, " (OCSP: %s)", why);
+  const char *why = (const char *)SSL_get_ex_data(ssl, failure_index);
+  if (why != NULL)
+    sslua_failure_explain(f, "OCSP: %s", why);
+}
+
+static int ocsp_init(void)
+{
+  failure_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+  return failure_index >= 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -186,8 +202,6 @@ static int set_client(lua_State *L, sslua_context *c)
              : v && strcmp(v, "require") == 0 ? &MODE_REQUIRE : NULL;
   if (mode == NULL)
     return sslua_fail_false(L, "invalid ocsp parameter (%s)", sslua_describe(L, 2));
-  if (failure_index < 0)
-    failure_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
   SSL_CTX_set_tlsext_status_type(c->ctx, TLSEXT_STATUSTYPE_ocsp);
   SSL_CTX_set_tlsext_status_arg(c->ctx, mode);
   SSL_CTX_set_tlsext_status_cb(c->ctx, client_cb);
@@ -200,7 +214,7 @@ static int set_server(lua_State *L, sslua_context *c)
   if (type != LUA_TFUNCTION && (type != LUA_TSTRING || lua_rawlen(L, 2) == 0))
     return sslua_fail_false(L, "invalid ocsp parameter (DER string or function expected, got %s)",
                             type == LUA_TSTRING ? "empty string" : luaL_typename(L, 2));
-  sslua_context_setref(L, c, SSLUA_REF_OCSP, 2);
+  sslua_context_set(L, c, OCSP_VALUE, 2);
   SSL_CTX_set_tlsext_status_cb(c->ctx, server_cb);
   return sslua_ok(L);
 }
@@ -209,8 +223,7 @@ static int set_server(lua_State *L, sslua_context *c)
 static int ctx_setocsp(lua_State *L)
 {
   sslua_context *c = sslua_context_check(L, 1);
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (c->mode == SSLUA_MODE_CLIENT)
     return set_client(L, c);
   if (c->mode == SSLUA_MODE_SERVER)
@@ -221,7 +234,7 @@ static int ctx_setocsp(lua_State *L)
 /* conn:getocsp() -> DER string | nil: what the server stapled. */
 static int conn_getocsp(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   const unsigned char *der = NULL;
   long len = (c->ssl != NULL && !SSL_is_server(c->ssl))
       ? SSL_get_tlsext_status_ocsp_resp(c->ssl, &der) : -1;
@@ -232,12 +245,16 @@ static int conn_getocsp(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_ocsp_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "setocsp", ctx_setocsp },
   { NULL, NULL }
 };
 
-const luaL_Reg sslua_ocsp_methods[] = {
+static const luaL_Reg methods[] = {
   { "getocsp", conn_getocsp },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_ocsp_feature = {
+  "ocsp", context_functions, NULL, methods, ocsp_init, NULL, ocsp_explain, NULL
 };

@@ -6,10 +6,10 @@
 #ifndef SSLUA_PSK_H
 #define SSLUA_PSK_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* context.setclientpskcb(ctx, fn), context.setserverpskcb(ctx, fn),
  * context.setpskhint(ctx, hint): each `true` or `false, message`. */
-extern const luaL_Reg sslua_psk_context_functions[];
+extern const sslua_feature sslua_psk_feature;
 
 #endif

@@ -37,8 +37,7 @@ static int ctx_setprotocolrange(lua_State *L)
   sslua_context *c = sslua_context_check(L, 1);
   int min, max;
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (!bound(L, 2, 0, &min) || !bound(L, 3, 1, &max))
     return 2;
   if (min != 0 && max != 0 && min > max)
@@ -50,7 +49,11 @@ static int ctx_setprotocolrange(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_range_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "setprotocolrange", ctx_setprotocolrange },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_range_feature = {
+  "range", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
 };

@@ -4,9 +4,9 @@
 #ifndef SSLUA_RANGE_H
 #define SSLUA_RANGE_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* context.setprotocolrange(ctx, min|nil, max|nil) -> true | false, message */
-extern const luaL_Reg sslua_range_context_functions[];
+extern const sslua_feature sslua_range_feature;
 
 #endif

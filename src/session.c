@@ -130,8 +130,7 @@ static int ctx_setsessioncache(lua_State *L)
   sslua_context *c = sslua_context_check(L, 1);
   int on = lua_toboolean(L, 2);
 
-  if (c->ctx == NULL)
-    return sslua_fail_false(L, "closed");
+  SSLUA_CHECK_OPEN(L, c);
   if (c->mode != SSLUA_MODE_SERVER)
     return sslua_fail_false(L, "invalid sessioncache parameter (server only)");
   if (!lua_isnoneornil(L, 3) && (!lua_isinteger(L, 3) || lua_tointeger(L, 3) < 0 ||
@@ -153,7 +152,7 @@ static int ctx_setsessioncache(lua_State *L)
   return sslua_ok(L);
 }
 
-const luaL_Reg sslua_session_context_functions[] = {
+static const luaL_Reg context_functions[] = {
   { "importsession",   ctx_importsession },
   { "setsessioncache", ctx_setsessioncache },
   { NULL, NULL }
@@ -165,7 +164,7 @@ const luaL_Reg sslua_session_context_functions[] = {
 /* conn:getsession() -> session | nil, message */
 static int conn_getsession(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   SSL_SESSION *sess;
 
   if (c->state != SSLUA_CONN_CONNECTED)
@@ -183,7 +182,7 @@ static int conn_getsession(lua_State *L)
  * handshake. A session OpenSSL finds unusable is simply not resumed. */
 static int conn_setsession(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   session_ud *s;
 
   lua_settop(L, 2);   /* a missing argument reads "nil" in the message */
@@ -210,14 +209,18 @@ static int conn_setsession(lua_State *L)
 /* conn:sessionreused() -> boolean; false until the handshake is done. */
 static int conn_sessionreused(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   lua_pushboolean(L, c->state == SSLUA_CONN_CONNECTED && SSL_session_reused(c->ssl));
   return 1;
 }
 
-const luaL_Reg sslua_session_methods[] = {
+static const luaL_Reg methods[] = {
   { "getsession",    conn_getsession },
   { "sessionreused", conn_sessionreused },
   { "setsession",    conn_setsession },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_session_feature = {
+  "session", context_functions, NULL, methods, NULL, NULL, NULL, NULL
 };

@@ -6,13 +6,11 @@
 #ifndef SSLUA_SESSION_H
 #define SSLUA_SESSION_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* context.setsessioncache(ctx, on [, size [, timeout]]),
- * context.importsession(der) -> session | nil, message */
-extern const luaL_Reg sslua_session_context_functions[];
-
-/* conn:getsession(), conn:setsession(s), conn:sessionreused() */
-extern const luaL_Reg sslua_session_methods[];
+ * context.importsession(der) -> session | nil, message;
+ * conn:getsession(), conn:setsession(s), conn:sessionreused() */
+extern const sslua_feature sslua_session_feature;
 
 #endif

@@ -9,14 +9,14 @@
  * with the unrecognized_name alert. A ClientHello without SNI always keeps
  * the connection's own context.
  *
- * The map is a private copy in the connection's user value, keyed by the
- * lower-cased host name without a trailing root dot: host names compare
- * case-insensitively (RFC 4343) and "host." is "host" (RFC 6066)
- * and a caller changing its table later changes nothing. The copy also
- * keeps the mapped contexts alive for as long as the connection needs them.
- * The registry (conn->sni_ref) holds it only weakly, for the lookup from
- * OpenSSL's callback: a mapped context whose callback refers back to the
- * connection is then a cycle the collector can take.
+ * The map is a private copy in the connection's user value (its "sni"
+ * value, with "sni_strict"), keyed by the lower-cased host name without a
+ * trailing root dot: host names compare case-insensitively (RFC 4343) and
+ * "host." is "host" (RFC 6066), and a caller changing its table later
+ * changes nothing. The copy also keeps the mapped contexts alive for as
+ * long as the connection needs them; being the connection's own value, a
+ * mapped context whose callback refers back to the connection is a cycle
+ * the collector can take.
  *
  * What SSL_set_SSL_CTX moves (OpenSSL 3.0), and what we copy on top:
  *  - moved by OpenSSL: certificates, keys and chains (with the security
@@ -75,31 +75,32 @@ static size_t without_root_dot(const char *name, size_t len)
   return (len > 0 && name[len - 1] == '.') ? len - 1 : len;
 }
 
-static int has_map(const sslua_conn *c)
-{
-  return c->sni_ref != LUA_NOREF && c->sni_ref != LUA_REFNIL;
-}
+#define SNI_MAP    "sni"          /* connection values */
+#define SNI_STRICT "sni_strict"
 
 /* ------------------------------------------------------------------ */
 /* server: choosing the context                                        */
 
 typedef struct {
-  int            ref;                 /* the connection's map */
+  const sslua_conn *conn;
   char           name[SNI_NAME_MAX];  /* requested name, lower case */
-  size_t         len;
+  size_t         len;                 /* > SNI_NAME_MAX: too long to be mapped */
+  int            has_map, strict;
   sslua_context *found;
 } sni_query;
 
-/* Protected: the context mapped to q->name, if any. The map keeps the
- * context referenced after the stack is cleared. */
+/* Protected: the connection's map, and the context mapped to q->name if
+ * any. The map keeps the context referenced after the stack is cleared. */
 static int find_context(lua_State *L)
 {
   sni_query *q = (sni_query *)lua_touserdata(L, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, q->ref);   /* the weak holder */
-  if (!lua_istable(L, -1))
+  if (sslua_conn_get(L, q->conn, SNI_MAP) != LUA_TTABLE)
     return 0;
-  lua_rawgeti(L, -1, 1);
-  if (!lua_istable(L, -1))
+  q->has_map = 1;
+  sslua_conn_get(L, q->conn, SNI_STRICT);
+  q->strict = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (q->len > sizeof(q->name))
     return 0;
   lua_pushlstring(L, q->name, q->len);
   lua_rawget(L, -2);
@@ -142,16 +143,17 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
   sni_query q;
 
   (void)arg;
-  if (c == NULL || !has_map(c) || c->L == NULL || name == NULL)
+  if (c == NULL || c->L == NULL || name == NULL)
     return SSL_TLSEXT_ERR_NOACK;
   memset(&q, 0, sizeof(q));
-  q.ref = c->sni_ref;
+  q.conn = c;
   q.len = without_root_dot(name, strlen(name));
-  if (q.len <= sizeof(q.name)) {
+  if (q.len <= sizeof(q.name))
     lower(q.name, name, q.len);
-    if (!sslua_run_protected(c->L, find_context, &q))
-      q.found = NULL;
-  }
+  if (!sslua_run_protected(c->L, find_context, &q))
+    q.found = NULL;
+  if (!q.has_map)
+    return SSL_TLSEXT_ERR_NOACK;
   if (q.found != NULL && q.found->ctx != NULL) {
     if (switch_context(ssl, q.found->ctx))
       return SSL_TLSEXT_ERR_OK;
@@ -159,7 +161,7 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   /* Unknown name (or its context closed since): strict refuses it. */
-  if (c->sni_strict) {
+  if (q.strict) {
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -224,20 +226,9 @@ static int set_map(lua_State *L, sslua_conn *c)
       return err;
     lua_pop(L, 1);
   }
-  lua_getuservalue(L, 1);              /* keeps the copy */
-  lua_pushvalue(L, copy);
-  lua_setfield(L, -2, "sni");
-  lua_pop(L, 1);
-  lua_createtable(L, 1, 0);            /* the registry's weak holder */
-  lua_pushvalue(L, copy);
-  lua_rawseti(L, -2, 1);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  luaL_unref(L, LUA_REGISTRYINDEX, c->sni_ref);
-  c->sni_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  c->sni_strict = strict;
+  sslua_conn_set(L, c, SNI_MAP, copy);
+  lua_pushboolean(L, strict);
+  sslua_conn_set(L, c, SNI_STRICT, -1);
   SSL_CTX_set_tlsext_servername_callback(SSL_get_SSL_CTX(c->ssl), servername_cb);
   lua_pushboolean(L, 1);
   return 1;
@@ -270,7 +261,7 @@ static int set_name(lua_State *L, sslua_conn *c)
  * started: afterwards the ClientHello is gone and nothing would change. */
 static int conn_sni(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
 
   if (c->state != SSLUA_CONN_NEW || c->ssl == NULL)
     return sslua_fail(L, "closed");
@@ -284,7 +275,7 @@ static int conn_sni(lua_State *L)
  * is none, and once the connection is closed. */
 static int conn_getsniname(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   const char *name = NULL;
 
   if (c->ssl != NULL)
@@ -296,8 +287,12 @@ static int conn_getsniname(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_sni_methods[] = {
+static const luaL_Reg methods[] = {
   { "getsniname", conn_getsniname },
   { "sni",        conn_sni },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_sni_feature = {
+  "sni", NULL, NULL, methods, NULL, NULL, NULL, NULL
 };

@@ -5,10 +5,10 @@
 #ifndef SSLUA_SNI_H
 #define SSLUA_SNI_H
 
-#include "compat.h"
+#include "feature.h"
 
 /* SSL:Connection: sni(name) (client), sni(map [, strict]) (server),
  * getsniname() */
-extern const luaL_Reg sslua_sni_methods[];
+extern const sslua_feature sslua_sni_feature;
 
 #endif

@@ -22,7 +22,7 @@
 
 static sslua_conn *open_conn(lua_State *L)
 {
-  sslua_conn *c = sslua_conn_check(L, 1);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   return c->fd >= 0 ? c : NULL;
 }
 
@@ -184,7 +184,7 @@ static int conn_shutdown(lua_State *L)
   return 1;
 }
 
-const luaL_Reg sslua_socket_methods[] = {
+static const luaL_Reg methods[] = {
   { "getfamily",   conn_getfamily },
   { "getoption",   conn_getoption },
   { "getpeername", conn_getpeername },
@@ -192,4 +192,8 @@ const luaL_Reg sslua_socket_methods[] = {
   { "setoption",   conn_setoption },
   { "shutdown",    conn_shutdown },
   { NULL, NULL }
+};
+
+const sslua_feature sslua_socket_feature = {
+  "socket", NULL, NULL, methods, NULL, NULL, NULL, NULL
 };

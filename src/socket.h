@@ -6,8 +6,9 @@
 #ifndef SSLUA_SOCKET_H
 #define SSLUA_SOCKET_H
 
-#include "compat.h"
+#include "feature.h"
 
-extern const luaL_Reg sslua_socket_methods[];
+/* conn:getpeername, getsockname, getoption, setoption, shutdown, getfamily */
+extern const sslua_feature sslua_socket_feature;
 
 #endif

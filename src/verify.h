@@ -1,25 +1,20 @@
 /*
- * verify.h - LuaSec's verifyext flags: keep going past chain errors and
- * record them per depth, override the purpose check, check CRLs.
+ * verify.h - certificate verification beyond OpenSSL's defaults: LuaSec's
+ * verifyext flags (keep going past chain errors and record them per
+ * depth, override the purpose check, check CRLs) and the Lua
+ * verifycallback. The one OpenSSL verify callback lives here.
  */
 #ifndef SSLUA_VERIFY_H
 #define SSLUA_VERIFY_H
 
 #include "compat.h"
 #include "connection.h"
-#include "context.h"
+#include "feature.h"
 
-enum {
-  SSLUA_VERIFYEXT_CONTINUE       = 1 << 0,  /* lsec_continue */
-  SSLUA_VERIFYEXT_IGNORE_PURPOSE = 1 << 1   /* lsec_ignore_purpose */
-};
-
-/* context.setverifyext(ctx, flag...), also ctx:setverifyext(...) */
-extern const luaL_Reg sslua_verify_context_functions[];
-
-/* Installs the OpenSSL verify callback while lsec_continue or a Lua
- * verifycallback needs it (call after changing either). */
-void sslua_verify_install(sslua_context *c);
+/* context.setverifyext(ctx, flag...) (also ctx:setverifyext(...)),
+ * context.setverifycallback(ctx, fn|nil); explains a verification failed
+ * by the callback: "(callback: why)". */
+extern const sslua_feature sslua_verify_feature;
 
 /* Pushes a copy of the errors lsec_continue recorded, {[depth+1] = {msg…}},
  * and returns 1; returns 0 and pushes nothing when there are none. */

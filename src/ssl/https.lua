@@ -66,7 +66,7 @@ local M = {
 -- name check alone. Also ignore_unexpected_eof: socket.http reads a body
 -- without Content-Length with receive(2048) until "closed", and OpenSSL 3
 -- reports a server that closes without close_notify as an error instead
--- (LuaSec issue 211, which breaks LuaRocks downloads). Such a body is
+-- (with LuaSec on OpenSSL 3 this breaks LuaRocks downloads). Such a body is
 -- close-delimited by HTTP's own rules, so nothing is lost by accepting it.
 local DEFAULTS = {
   protocol = { min = "tlsv1_2" },

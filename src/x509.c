@@ -16,26 +16,9 @@
  *                            unknown -> nil, "digest algorithm not supported (alg)"
  *   subject() / issuer()  -> { {oid="2.5.4.6", name="countryName", value="DE"}, ... }
  *                            in the order the DN is encoded
- *   extensions()          -> table keyed by extension OID; every entry has
- *                            name = OpenSSL's long name, plus per extension:
- *     2.5.29.17 subjectAltName (LuaSec's shape), 2.5.29.18 issuerAltName (same):
- *       dNSName = {...}, rfc822Name = {...}, uniformResourceIdentifier = {...},
- *       iPAddress = {"127.0.0.1", "::1"},
- *       [otherName type OID] = {name = "Microsoft User Principal Name", "value", ...}
- *       (x400Address, directoryName, ediPartyName, registeredID are left out)
- *     2.5.29.19 basicConstraints:   ca = boolean, pathlen = integer or absent
- *     2.5.29.15 keyUsage:           array part {"digitalSignature", "keyEncipherment", ...}
- *     2.5.29.37 extendedKeyUsage:   array part {"serverAuth", "1.2.3.4.5", ...}
- *                                   (OpenSSL short name, else the OID)
- *     2.5.29.14 subjectKeyIdentifier:   keyid = "7A91..." (uppercase hex)
- *     2.5.29.35 authorityKeyIdentifier: keyid = hex, serial = hex,
- *                                   issuer = {"CN=...,O=...", ...} (RFC 2253), each if present
- *     2.5.29.31 cRLDistributionPoints, 2.5.29.46 freshestCRL:
- *                                   array part of full-name URIs
- *     1.3.6.1.5.5.7.1.1 authorityInfoAccess, 1.3.6.1.5.5.7.1.11 subjectInfoAccess:
- *                                   ocsp = {uri...}, caIssuers = {uri...},
- *                                   other methods under their short name or OID
- *     any other extension: name only.
+ *   extensions()          -> table keyed by extension OID, each entry with the
+ *                            extension's name and its decoded fields; the
+ *                            shape per extension is documented in x509_ext.h
  *   notbefore() / notafter() -> "Nov 27 02:19:52 2026 GMT"
  *   validat(t)            -> notBefore <= t <= notAfter (RFC 5280 and LuaSec are
  *                            inclusive at both ends); t in seconds, float allowed
@@ -56,13 +39,9 @@
  * Metamethods: __tostring "X509 certificate: 0x...", __eq (X509_cmp == 0),
  * __gc and __close (free the certificate; later calls report "closed").
  */
-#include <stdio.h>
 #include <string.h>
 #include <limits.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
 
-#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -73,17 +52,16 @@
 #include "compat.h"
 #include "error.h"
 #include "x509.h"
-
-enum { ENC_AI5, ENC_UTF8 };
+#include "x509_asn1.h"
+#include "x509_ext.h"
 
 typedef struct {
   X509 *cert;   /* NULL once freed */
-  int   encode; /* ENC_AI5 or ENC_UTF8 */
+  int   encode; /* enum sslua_x509_encoding */
 } x509_obj;
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
-
 
 static int fail_ssl(lua_State *L, const char *fallback)
 {
@@ -96,131 +74,10 @@ static int closed(lua_State *L)
   return sslua_fail(L, "closed");
 }
 
-/* Pushes the contents of a memory BIO and frees it. */
-static int push_bio(lua_State *L, BIO *bio)
-{
-  char *data = NULL;
-  long n = BIO_get_mem_data(bio, &data);
-
-  lua_pushlstring(L, data ? data : "", n > 0 ? (size_t)n : 0);
-  BIO_free(bio);
-  return 1;
-}
-
 static int bio_fail(lua_State *L, BIO *bio, const char *fallback)
 {
   BIO_free(bio);
   return fail_ssl(L, fallback);
-}
-
-static void push_hex(lua_State *L, const unsigned char *p, size_t n,
-                     const char *digits)
-{
-  luaL_Buffer b;
-  size_t i;
-
-  luaL_buffinit(L, &b);
-  for (i = 0; i < n; i++) {
-    luaL_addchar(&b, digits[p[i] >> 4]);
-    luaL_addchar(&b, digits[p[i] & 15]);
-  }
-  luaL_pushresult(&b);
-}
-
-#define HEX_LOWER "0123456789abcdef"
-#define HEX_UPPER "0123456789ABCDEF"
-
-/* Numeric OID text (numeric != 0) or OpenSSL's long name for obj. */
-static void push_objname(lua_State *L, const ASN1_OBJECT *obj, int numeric)
-{
-  char small[128];
-  char *big;
-  int n = OBJ_obj2txt(small, sizeof small, obj, numeric);
-
-  if (n < 0)
-    n = 0;
-  if ((size_t)n < sizeof small) {
-    lua_pushlstring(L, small, (size_t)n);
-    return;
-  }
-  big = OPENSSL_malloc((size_t)n + 1);
-  if (big == NULL) {
-    lua_pushstring(L, small);
-    return;
-  }
-  OBJ_obj2txt(big, n + 1, obj, numeric);
-  lua_pushstring(L, big);
-  OPENSSL_free(big);
-}
-
-/* OpenSSL's short name ("serverAuth") if it knows the OID, else the OID. */
-static void push_shortname(lua_State *L, const ASN1_OBJECT *obj)
-{
-  int nid = OBJ_obj2nid(obj);
-
-  if (nid != NID_undef && OBJ_nid2sn(nid) != NULL)
-    lua_pushstring(L, OBJ_nid2sn(nid));
-  else
-    push_objname(L, obj, 1);
-}
-
-/* Raw bytes (ENC_AI5) or UTF-8 (ENC_UTF8; raw bytes if conversion fails). */
-static void push_asn1_string(lua_State *L, const ASN1_STRING *s, int enc)
-{
-  if (enc == ENC_UTF8) {
-    unsigned char *utf8 = NULL;
-    int n = ASN1_STRING_to_UTF8(&utf8, s);
-    if (n >= 0) {
-      lua_pushlstring(L, (const char *)utf8, (size_t)n);
-      OPENSSL_free(utf8);
-      return;
-    }
-    ERR_clear_error();
-  }
-  lua_pushlstring(L, (const char *)ASN1_STRING_get0_data(s),
-                  (size_t)ASN1_STRING_length(s));
-}
-
-/* Uppercase hex of an ASN.1 INTEGER; returns 0 (nothing pushed) on failure. */
-static int push_integer_hex(lua_State *L, const ASN1_INTEGER *i)
-{
-  BIGNUM *bn = ASN1_INTEGER_to_BN(i, NULL);
-  char *hex = bn ? BN_bn2hex(bn) : NULL;
-
-  BN_free(bn);
-  if (hex == NULL)
-    return 0;
-  lua_pushstring(L, hex);
-  OPENSSL_free(hex);
-  return 1;
-}
-
-/* Table at -2, value at -1: appends the value to the table's array part. */
-static void append(lua_State *L)
-{
-  lua_rawseti(L, -2, (int)lua_rawlen(L, -2) + 1);
-}
-
-/* Table at -2, key at -1: replaces the key by t[key], created if absent. */
-static void subtable_k(lua_State *L)
-{
-  lua_pushvalue(L, -1);
-  lua_rawget(L, -3);
-  if (lua_istable(L, -1)) {
-    lua_remove(L, -2);
-    return;
-  }
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lua_pushvalue(L, -1);
-  lua_insert(L, -3);
-  lua_rawset(L, -4);
-}
-
-static void subtable(lua_State *L, const char *key)
-{
-  lua_pushstring(L, key);
-  subtable_k(L);
 }
 
 /* ------------------------------------------------------------------ */
@@ -256,7 +113,7 @@ void sslua_x509_push(lua_State *L, X509 *cert)
   x509_register(L);
   obj = (x509_obj *)lua_newuserdata(L, sizeof *obj);
   obj->cert = NULL;
-  obj->encode = ENC_AI5;
+  obj->encode = SSLUA_ENC_AI5;
   luaL_setmetatable(L, SSLUA_X509_META);
   if (cert != NULL && X509_up_ref(cert))
     obj->cert = cert;
@@ -354,7 +211,7 @@ static int meth_pem(lua_State *L)
   bio = BIO_new(BIO_s_mem());
   if (bio == NULL || !PEM_write_bio_X509(bio, cert))
     return bio_fail(L, bio, "cannot encode certificate");
-  return push_bio(L, bio);
+  return sslua_push_bio_text(L, bio);
 }
 
 static const struct {
@@ -396,7 +253,7 @@ static int meth_pubkey(lua_State *L)
   bio = BIO_new(BIO_s_mem());
   if (bio == NULL || !PEM_write_bio_PUBKEY(bio, key))
     return bio_fail(L, bio, "cannot encode public key");
-  push_bio(L, bio);
+  sslua_push_bio_text(L, bio);
   lua_pushstring(L, key_type(key));
   lua_pushinteger(L, EVP_PKEY_get_bits(key));
   return 3;
@@ -425,7 +282,7 @@ static int meth_digest(lua_State *L)
   EVP_MD_free(type);
   if (!ok)
     return fail_ssl(L, "digest failed");
-  push_hex(L, md, n, HEX_LOWER);
+  sslua_push_hex(L, md, n, SSLUA_HEX_LOWER);
   return 1;
 }
 
@@ -436,7 +293,7 @@ static int meth_serial(lua_State *L)
   if (cert == NULL)
     return closed(L);
   ERR_clear_error();
-  if (!push_integer_hex(L, X509_get0_serialNumber(cert)))
+  if (!sslua_push_asn1_integer_hex(L, X509_get0_serialNumber(cert)))
     return fail_ssl(L, "invalid serial number");
   return 1;
 }
@@ -449,7 +306,7 @@ static int push_time(lua_State *L, const ASN1_TIME *t)
   bio = BIO_new(BIO_s_mem());
   if (bio == NULL || !ASN1_TIME_print(bio, t))
     return bio_fail(L, bio, "invalid time");
-  return push_bio(L, bio);
+  return sslua_push_bio_text(L, bio);
 }
 
 static int meth_notbefore(lua_State *L)
@@ -510,7 +367,7 @@ static int meth_getsignaturename(lua_State *L)
   }
   X509_get0_signature(NULL, &alg, cert);
   X509_ALGOR_get0(&oid, NULL, NULL, alg);
-  push_objname(L, oid, 1);
+  sslua_push_oid(L, oid);
   return 1;
 }
 
@@ -527,11 +384,11 @@ static void push_name(lua_State *L, const X509_NAME *name, int enc)
     const ASN1_OBJECT *oid = X509_NAME_ENTRY_get_object(e);
 
     lua_createtable(L, 0, 3);
-    push_objname(L, oid, 1);
+    sslua_push_oid(L, oid);
     lua_setfield(L, -2, "oid");
-    push_objname(L, oid, 0);
+    sslua_push_object_long_name(L, oid);
     lua_setfield(L, -2, "name");
-    push_asn1_string(L, X509_NAME_ENTRY_get_data(e), enc);
+    sslua_push_asn1_string(L, X509_NAME_ENTRY_get_data(e), enc);
     lua_setfield(L, -2, "value");
     lua_rawseti(L, -2, i + 1);
   }
@@ -561,8 +418,8 @@ static const struct {
   const char *prefix;
   int encode;
 } encodings[] = {
-  { "ai5", ENC_AI5 },
-  { "utf8", ENC_UTF8 },
+  { "ai5", SSLUA_ENC_AI5 },
+  { "utf8", SSLUA_ENC_UTF8 },
   { NULL, 0 }
 };
 
@@ -586,332 +443,15 @@ static int meth_setencode(lua_State *L)
 }
 
 /* ------------------------------------------------------------------ */
-/* extensions: general names (LuaSec's subjectAltName shape)           */
-
-static const struct {
-  int type;
-  const char *key;
-} name_keys[] = {
-  { GEN_DNS, "dNSName" },
-  { GEN_EMAIL, "rfc822Name" },
-  { GEN_URI, "uniformResourceIdentifier" },
-  { 0, NULL }
-};
-
-/* Appends the string under key to the table at -1. */
-static void add_string(lua_State *L, const char *key, const ASN1_STRING *s,
-                       int enc)
-{
-  subtable(L, key);
-  push_asn1_string(L, s, enc);
-  append(L);
-  lua_pop(L, 1);
-}
-
-static void add_ip(lua_State *L, const ASN1_OCTET_STRING *ip)
-{
-  char text[INET6_ADDRSTRLEN];
-  int len = ASN1_STRING_length(ip);
-  int af = len == 4 ? AF_INET : len == 16 ? AF_INET6 : AF_UNSPEC;
-
-  if (af == AF_UNSPEC
-      || inet_ntop(af, ASN1_STRING_get0_data(ip), text, sizeof text) == NULL)
-    return;
-  subtable(L, "iPAddress");
-  lua_pushstring(L, text);
-  append(L);
-  lua_pop(L, 1);
-}
-
-/* Pushes an otherName value: strings (and string-like types) as their
- * bytes, OIDs as text; returns 0 for types without a string form. */
-static int push_asn1_type(lua_State *L, const ASN1_TYPE *value, int enc)
-{
-  switch (ASN1_TYPE_get(value)) {
-  case 0:
-  case V_ASN1_BOOLEAN:
-  case V_ASN1_NULL:
-    return 0;
-  case V_ASN1_OBJECT:
-    push_objname(L, value->value.object, 1);
-    return 1;
-  default:
-    push_asn1_string(L, value->value.asn1_string, enc);
-    return 1;
-  }
-}
-
-static void add_othername(lua_State *L, const GENERAL_NAME *gn, int enc)
-{
-  ASN1_OBJECT *oid = NULL;
-  ASN1_TYPE *value = NULL;
-
-  if (!GENERAL_NAME_get0_otherName(gn, &oid, &value))
-    return;
-  push_objname(L, oid, 1);
-  subtable_k(L);
-  push_objname(L, oid, 0);
-  lua_setfield(L, -2, "name");
-  if (push_asn1_type(L, value, enc))
-    append(L);
-  lua_pop(L, 1);
-}
-
-static void add_general_name(lua_State *L, const GENERAL_NAME *gn, int enc)
-{
-  int type, i;
-  void *value = GENERAL_NAME_get0_value(gn, &type);
-
-  if (type == GEN_OTHERNAME) {
-    add_othername(L, gn, enc);
-    return;
-  }
-  if (type == GEN_IPADD) {
-    add_ip(L, (const ASN1_OCTET_STRING *)value);
-    return;
-  }
-  for (i = 0; name_keys[i].key != NULL; i++)
-    if (name_keys[i].type == type)
-      add_string(L, name_keys[i].key, (const ASN1_STRING *)value, enc);
-}
-
-/* Appends the URIs among names to the array part of the table at -1. */
-static void add_uris(lua_State *L, const GENERAL_NAMES *names, int enc)
-{
-  int i, type;
-
-  for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-    void *value = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(names, i), &type);
-
-    if (type == GEN_URI) {
-      push_asn1_string(L, (const ASN1_STRING *)value, enc);
-      append(L);
-    }
-  }
-}
-
-/* ------------------------------------------------------------------ */
-/* extensions: one pusher per extension type, filling the table at -1  */
-
-static void ext_altnames(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  GENERAL_NAMES *names = X509V3_EXT_d2i(ext);
-  int i;
-
-  if (names == NULL)
-    return;
-  for (i = 0; i < sk_GENERAL_NAME_num(names); i++)
-    add_general_name(L, sk_GENERAL_NAME_value(names, i), enc);
-  GENERAL_NAMES_free(names);
-}
-
-static void ext_basic_constraints(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  BASIC_CONSTRAINTS *bc = X509V3_EXT_d2i(ext);
-  int64_t pathlen;
-
-  (void)enc;
-  if (bc == NULL)
-    return;
-  lua_pushboolean(L, bc->ca);
-  lua_setfield(L, -2, "ca");
-  if (bc->pathlen != NULL && ASN1_INTEGER_get_int64(&pathlen, bc->pathlen)) {
-    lua_pushinteger(L, (lua_Integer)pathlen);
-    lua_setfield(L, -2, "pathlen");
-  }
-  BASIC_CONSTRAINTS_free(bc);
-}
-
-/* RFC 5280 KeyUsage bit names, bit 0 first. */
-static const char *const key_usages[] = {
-  "digitalSignature", "nonRepudiation", "keyEncipherment",
-  "dataEncipherment", "keyAgreement", "keyCertSign", "cRLSign",
-  "encipherOnly", "decipherOnly", NULL
-};
-
-static void ext_key_usage(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  ASN1_BIT_STRING *bits = X509V3_EXT_d2i(ext);
-  int i;
-
-  (void)enc;
-  if (bits == NULL)
-    return;
-  for (i = 0; key_usages[i] != NULL; i++) {
-    if (ASN1_BIT_STRING_get_bit(bits, i)) {
-      lua_pushstring(L, key_usages[i]);
-      append(L);
-    }
-  }
-  ASN1_BIT_STRING_free(bits);
-}
-
-static void ext_ext_key_usage(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  EXTENDED_KEY_USAGE *eku = X509V3_EXT_d2i(ext);
-  int i;
-
-  (void)enc;
-  if (eku == NULL)
-    return;
-  for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
-    push_shortname(L, sk_ASN1_OBJECT_value(eku, i));
-    append(L);
-  }
-  EXTENDED_KEY_USAGE_free(eku);
-}
-
-static void set_hex(lua_State *L, const char *key, const ASN1_STRING *s)
-{
-  push_hex(L, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s),
-           HEX_UPPER);
-  lua_setfield(L, -2, key);
-}
-
-static void ext_subject_keyid(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  ASN1_OCTET_STRING *keyid = X509V3_EXT_d2i(ext);
-
-  (void)enc;
-  if (keyid == NULL)
-    return;
-  set_hex(L, "keyid", keyid);
-  ASN1_OCTET_STRING_free(keyid);
-}
-
-/* Appends each directoryName among names, in RFC 2253 form. */
-static void add_dirnames(lua_State *L, const GENERAL_NAMES *names)
-{
-  int i, type;
-
-  for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-    void *value = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(names, i), &type);
-    BIO *bio;
-
-    if (type != GEN_DIRNAME || (bio = BIO_new(BIO_s_mem())) == NULL)
-      continue;
-    if (X509_NAME_print_ex(bio, (const X509_NAME *)value, 0, XN_FLAG_RFC2253) >= 0) {
-      push_bio(L, bio);
-      append(L);
-    } else {
-      BIO_free(bio);
-    }
-  }
-}
-
-static void ext_authority_keyid(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  AUTHORITY_KEYID *akid = X509V3_EXT_d2i(ext);
-
-  (void)enc;
-  if (akid == NULL)
-    return;
-  if (akid->keyid != NULL)
-    set_hex(L, "keyid", akid->keyid);
-  if (akid->serial != NULL && push_integer_hex(L, akid->serial))
-    lua_setfield(L, -2, "serial");
-  if (akid->issuer != NULL) {
-    subtable(L, "issuer");
-    add_dirnames(L, akid->issuer);
-    lua_pop(L, 1);
-  }
-  AUTHORITY_KEYID_free(akid);
-}
-
-static void ext_crl_points(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  CRL_DIST_POINTS *points = X509V3_EXT_d2i(ext);
-  int i;
-
-  if (points == NULL)
-    return;
-  for (i = 0; i < sk_DIST_POINT_num(points); i++) {
-    const DIST_POINT *dp = sk_DIST_POINT_value(points, i);
-
-    if (dp->distpoint != NULL && dp->distpoint->type == 0)
-      add_uris(L, dp->distpoint->name.fullname, enc);
-  }
-  CRL_DIST_POINTS_free(points);
-}
-
-static void push_access_method(lua_State *L, const ASN1_OBJECT *method)
-{
-  if (OBJ_obj2nid(method) == NID_ad_OCSP)
-    lua_pushliteral(L, "ocsp");
-  else
-    push_shortname(L, method);
-}
-
-static void ext_info_access(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  AUTHORITY_INFO_ACCESS *info = X509V3_EXT_d2i(ext);
-  int i, type;
-
-  if (info == NULL)
-    return;
-  for (i = 0; i < sk_ACCESS_DESCRIPTION_num(info); i++) {
-    const ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(info, i);
-    void *uri = GENERAL_NAME_get0_value(ad->location, &type);
-
-    if (type != GEN_URI)
-      continue;
-    push_access_method(L, ad->method);
-    subtable_k(L);
-    push_asn1_string(L, (const ASN1_STRING *)uri, enc);
-    append(L);
-    lua_pop(L, 1);
-  }
-  AUTHORITY_INFO_ACCESS_free(info);
-}
-
-static const struct {
-  int nid;
-  void (*push)(lua_State *L, X509_EXTENSION *ext, int enc);
-} ext_pushers[] = {
-  { NID_subject_alt_name, ext_altnames },
-  { NID_issuer_alt_name, ext_altnames },
-  { NID_basic_constraints, ext_basic_constraints },
-  { NID_key_usage, ext_key_usage },
-  { NID_ext_key_usage, ext_ext_key_usage },
-  { NID_subject_key_identifier, ext_subject_keyid },
-  { NID_authority_key_identifier, ext_authority_keyid },
-  { NID_crl_distribution_points, ext_crl_points },
-  { NID_freshest_crl, ext_crl_points },
-  { NID_info_access, ext_info_access },
-  { NID_sinfo_access, ext_info_access },
-  { NID_undef, NULL }
-};
-
-/* Adds ret[oid] = {name = ..., <fields>} to the table at -1. */
-static void push_extension(lua_State *L, X509_EXTENSION *ext, int enc)
-{
-  const ASN1_OBJECT *oid = X509_EXTENSION_get_object(ext);
-  int nid = OBJ_obj2nid(oid);
-  int i;
-
-  push_objname(L, oid, 1);
-  subtable_k(L);
-  push_objname(L, oid, 0);
-  lua_setfield(L, -2, "name");
-  for (i = 0; ext_pushers[i].push != NULL; i++)
-    if (ext_pushers[i].nid == nid)
-      ext_pushers[i].push(L, ext, enc);
-  lua_pop(L, 1);
-}
+/* extensions (decoded in x509_ext.c)                                  */
 
 static int meth_extensions(lua_State *L)
 {
   x509_obj *obj = self(L);
-  int i, n;
 
   if (obj->cert == NULL)
     return closed(L);
-  ERR_clear_error();
-  n = X509_get_ext_count(obj->cert);
-  lua_newtable(L);
-  for (i = 0; i < n; i++)
-    push_extension(L, X509_get_ext(obj->cert, i), obj->encode);
-  ERR_clear_error();
+  sslua_x509_push_extensions(L, obj->cert, obj->encode);
   return 1;
 }
 

@@ -10,6 +10,11 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <openssl/opensslv.h>
+
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#error "sslua needs OpenSSL 3.0 or newer (these headers are older)"
+#endif
 
 #if LUA_VERSION_NUM == 501
 /* Renamed so LuaJIT's own 5.2 extensions never clash with ours. */

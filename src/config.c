@@ -2,7 +2,8 @@
  * config.c - builds ssl.config from the tables in options.c.
  *
  * `options` keeps LuaSec's shape (name -> true) so existing checks work;
- * `option_effects` says, per name, whether this OpenSSL acts on it.
+ * `option_effects` says, per name, whether this OpenSSL acts on it;
+ * `library` names the OpenSSL loaded at run time.
  */
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -107,6 +108,22 @@ static void push_capabilities(lua_State *L)
   lua_setfield(L, -2, "capabilities");
 }
 
+/* The OpenSSL actually loaded (which may be newer than the headers this
+ * module was compiled with): library = {name, version, number, headers}. */
+static void push_library(lua_State *L)
+{
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "OpenSSL");
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, OpenSSL_version(OPENSSL_VERSION_STRING));
+  lua_setfield(L, -2, "version");
+  lua_pushinteger(L, (lua_Integer)OpenSSL_version_num());
+  lua_setfield(L, -2, "number");
+  lua_pushliteral(L, OPENSSL_VERSION_STR);
+  lua_setfield(L, -2, "headers");
+  lua_setfield(L, -2, "library");
+}
+
 int luaopen_ssl_config(lua_State *L)
 {
   lua_newtable(L);
@@ -119,6 +136,7 @@ int luaopen_ssl_config(lua_State *L)
   lua_setfield(L, -2, "ec");
   lua_setfield(L, -2, "algorithms");
   push_capabilities(L);
+  push_library(L);
   lua_pushstring(L, OpenSSL_version(OPENSSL_VERSION));
   lua_setfield(L, -2, "openssl");
   return 1;

@@ -39,6 +39,23 @@ static void set_description_field(lua_State *L, const char *desc,
   lua_setfield(L, -2, field);
 }
 
+/* The key exchange group by its TLS name (x25519, secp256r1, ffdhe2048,
+ * X25519MLKEM768, ...); absent when none was used (RSA key transport). */
+static void push_group(lua_State *L, SSL *ssl)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+  const char *name = SSL_get0_group_name(ssl);
+#else
+  int nid = SSL_get_negotiated_group(ssl);
+  const char *name = nid != 0 ? SSL_group_to_name(ssl, nid) : NULL;
+#endif
+  if (name != NULL) {
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "group");
+  }
+  ERR_clear_error();
+}
+
 /* The key exchange, authentication, encryption and MAC come from the
  * cipher's description line ("Kx=ECDH Au=RSA Enc=AESGCM(256) Mac=AEAD"),
  * as in LuaSec, so the texts match what users already see. */
@@ -68,6 +85,7 @@ static void push_info(lua_State *L, SSL *ssl)
   set_description_field(L, desc, "Enc=", "encryption");
   set_description_field(L, desc, "Mac=", "mac");
   /* compression stays nil: OpenSSL 3 never negotiates it. */
+  push_group(L, ssl);
 }
 
 static int conn_info(lua_State *L)

@@ -106,5 +106,8 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_alert_feature = {
-  "alert", NULL, NULL, methods, alert_init, alert_attach, NULL, NULL
+  .name = "alert",
+  .methods = methods,
+  .init = alert_init,
+  .attach = alert_attach,
 };

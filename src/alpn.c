@@ -397,5 +397,8 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_alpn_feature = {
-  "alpn", context_functions, NULL, methods, alpn_init, NULL, NULL, NULL
+  .name = "alpn",
+  .context_functions = context_functions,
+  .methods = methods,
+  .init = alpn_init,
 };

@@ -104,10 +104,16 @@ static void record_tls_failure(sslua_conn *c, unsigned long code)
   f->verify_code = 0;
   f->depth = -1;
   f->explained = 0;
+  f->subject[0] = '\0';
+  /* Still at the start: a client waiting for the ServerHello, a server
+   * for the ClientHello. What fails there is the peer's first record. */
+  f->first_record = c->state == SSLUA_CONN_NEW &&
+      (SSL_get_state(c->ssl) == TLS_ST_BEFORE || SSL_get_state(c->ssl) == TLS_ST_CW_CLNT_HELLO);
   sslua_err_reason(f->message, sizeof(f->message), "Unknown SSL error");
   for (i = 0; features[i] != NULL; i++)
     if (features[i]->explain != NULL)
       features[i]->explain(c->ssl, f);
+  sslua_failure_finish(f);
 }
 
 static int tls_failure(sslua_conn *c)

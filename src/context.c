@@ -20,6 +20,7 @@
 #define REASON_LEN 256
 
 static int context_index = -1;   /* SSL_CTX ex_data slot -> sslua_context */
+static const sslua_feature *const *features;   /* set once by sslua_context_open */
 
 /* ------------------------------------------------------------------ */
 /* object                                                              */
@@ -61,6 +62,7 @@ static int ctx_create(lua_State *L)
   const char *name = luaL_checkstring(L, 1);
   const sslua_protocol *proto = sslua_protocol_find(name);
   sslua_context *c;
+  int i;
 
   if (proto == NULL)
     return sslua_fail(L, "invalid protocol (%s)", name);
@@ -76,6 +78,13 @@ static int ctx_create(lua_State *L)
                       sslua_err_reason(reason, sizeof(reason), "out of memory"));
   }
   SSL_CTX_set_ex_data(c->ctx, context_index, c);
+  for (i = 0; features[i] != NULL; i++) {
+    if (features[i]->attach_context != NULL && !features[i]->attach_context(c->ctx)) {
+      SSL_CTX_free(c->ctx);
+      c->ctx = NULL;
+      return sslua_fail(L, "error creating context (out of memory)");
+    }
+  }
   SSL_CTX_set_min_proto_version(c->ctx, proto->min_version);
   SSL_CTX_set_max_proto_version(c->ctx, proto->max_version);
   /* Partial writes let send() report exactly what went out on a timeout.
@@ -249,9 +258,10 @@ static const luaL_Reg ctx_functions[] = {
 
 /* LuaSec's context objects have one method (setverifyext, verify.c); the
  * rest are functions of ssl.context taking the context first. */
-int sslua_context_open(lua_State *L, sslua_feature_list features)
+int sslua_context_open(lua_State *L, sslua_feature_list list)
 {
   int i;
+  features = list;
   if (context_index < 0 &&
       (context_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL)) < 0)
     return luaL_error(L, "ssl.context: out of memory");

@@ -13,11 +13,12 @@
  *   context.loadsystemca(ctx)                            OpenSSL's default paths
  *   context.loadpkcs12(ctx, path_or_bytes, password, in_memory)
  *
- * Each returns true or false plus LuaSec's message template, with the
- * reason from a cleared error queue and "memory" where a file name would
- * be. Whether a string is a path or data is decided in ssl.lua (an
- * existing path always wins), so these functions take data only, except
- * loadpkcs12, which reads a path itself when told it is one.
+ * Each returns true, or false plus LuaSec's message "error loading <what>
+ * (<reason>)" - the reason from a cleared error queue or strerror, alone
+ * in the parentheses - and, for files, the path as a third value. The
+ * *data functions take data only: whether a string is a path or data is
+ * decided in ssl.lua (an existing path always wins); loadpkcs12 reads a
+ * path itself when told it is one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,20 @@
 #include "x509.h"
 
 #define REASON_LEN 256
+
+/* `false, "error loading <what> (<reason>)", source`: LuaSec's message,
+ * with OpenSSL's or strerror's reason alone in the parentheses (programs
+ * such as Prosody parse it), and the file it came from as a third value
+ * (absent for data in memory) for error objects. */
+static int load_failed(lua_State *L, const char *what, const char *source, const char *reason)
+{
+  lua_pushboolean(L, 0);
+  lua_pushfstring(L, "error loading %s (%s)", what, reason);
+  if (source == NULL)
+    return 2;
+  lua_pushstring(L, source);
+  return 3;
+}
 
 /* ------------------------------------------------------------------ */
 /* passphrases                                                         */
@@ -143,7 +158,7 @@ static int ctx_loadkey(lua_State *L)
     return sslua_fail_false(L, "invalid password type");
   sslua_err_clear();
   if ((bio = open_file(path, why, sizeof(why))) == NULL)
-    return sslua_fail_false(L, "error loading private key (%s: %s)", path, why);
+    return load_failed(L, "private key", path, why);
   key = PEM_read_bio_PrivateKey(bio, NULL, password_cb, &src);
   BIO_free(bio);
   if (c->ctx == NULL) {            /* the password function closed it */
@@ -154,12 +169,12 @@ static int ctx_loadkey(lua_State *L)
     if (src.error[0] == '\0')
       sslua_err_reason(src.error, sizeof(src.error), "no private key found");
     ERR_clear_error();
-    return sslua_fail_false(L, "error loading private key (%s: %s)", path, src.error);
+    return load_failed(L, "private key", path, src.error);
   }
   if (SSL_CTX_use_PrivateKey(c->ctx, key) != 1) {
     EVP_PKEY_free(key);
-    return sslua_fail_false(L, "error loading private key (%s: %s)", path,
-                      sslua_err_reason(why, sizeof(why), "unusable key"));
+    return load_failed(L, "private key", path,
+                       sslua_err_reason(why, sizeof(why), "unusable key"));
   }
   EVP_PKEY_free(key);
   return sslua_ok(L);
@@ -176,11 +191,11 @@ static int ctx_loadcert(lua_State *L)
   SSLUA_CHECK_OPEN(L, c);
   sslua_err_clear();
   if ((bio = open_file(path, why, sizeof(why))) == NULL)
-    return sslua_fail_false(L, "error loading certificate (%s: %s)", path, why);
+    return load_failed(L, "certificate", path, why);
   BIO_free(bio);
   if (SSL_CTX_use_certificate_chain_file(c->ctx, path) != 1)
-    return sslua_fail_false(L, "error loading certificate (%s: %s)", path,
-                      sslua_err_reason(why, sizeof(why), "no certificate found"));
+    return load_failed(L, "certificate", path,
+                       sslua_err_reason(why, sizeof(why), "no certificate found"));
   return sslua_ok(L);
 }
 
@@ -211,20 +226,20 @@ static int ctx_locations(lua_State *L)
   if (cafile != NULL) {
     BIO *bio = open_file(cafile, why, sizeof(why));
     if (bio == NULL)
-      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile, why);
+      return load_failed(L, "CA locations", cafile, why);
     BIO_free(bio);
     if (SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1)
-      return sslua_fail_false(L, "error loading CA locations (%s: %s)", cafile,
-                        sslua_err_reason(why, sizeof(why), "no certificate found"));
+      return load_failed(L, "CA locations", cafile,
+                         sslua_err_reason(why, sizeof(why), "no certificate found"));
   }
   if (capath != NULL) {
     if (stat(capath, &st) != 0)
-      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(errno));
+      return load_failed(L, "CA locations", capath, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath, strerror(ENOTDIR));
+      return load_failed(L, "CA locations", capath, strerror(ENOTDIR));
     if (SSL_CTX_load_verify_locations(c->ctx, NULL, capath) != 1)
-      return sslua_fail_false(L, "error loading CA locations (%s: %s)", capath,
-                        sslua_err_reason(why, sizeof(why), "unusable directory"));
+      return load_failed(L, "CA locations", capath,
+                         sslua_err_reason(why, sizeof(why), "unusable directory"));
   }
   return sslua_ok(L);
 }
@@ -256,23 +271,23 @@ static BIO *data_arg(lua_State *L, sslua_context **c, const char *what, int *pem
     return NULL;
   }
   if (lua_type(L, 2) != LUA_TSTRING) {
-    sslua_fail_false(L, "error loading %s (memory: string or x509 expected, got %s)",
-                     what, luaL_typename(L, 2));
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, "error loading %s (string or x509 expected, got %s)",
+                    what, luaL_typename(L, 2));
     return NULL;
   }
   data = lua_tolstring(L, 2, &len);
   *pem = is_pem(data, len);
   sslua_err_clear();
   if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL)
-    sslua_fail_false(L, "error loading %s (memory: not enough memory)", what);
+    (void)load_failed(L, what, NULL, "not enough memory");
   return bio;
 }
 
 static int fail_reason(lua_State *L, const char *what, const char *fallback)
 {
   char why[REASON_LEN];
-  return sslua_fail_false(L, "error loading %s (memory: %s)", what,
-                          sslua_err_reason(why, sizeof(why), fallback));
+  return load_failed(L, what, NULL, sslua_err_reason(why, sizeof(why), fallback));
 }
 
 /* ------------------------------------------------------------------ */
@@ -317,7 +332,7 @@ static int ctx_loadkeydata(lua_State *L)
   }
   if (key == NULL && src.error[0] != '\0') {
     ERR_clear_error();
-    return sslua_fail_false(L, "error loading private key (memory: %s)", src.error);
+    return load_failed(L, "private key", NULL, src.error);
   }
   if (key == NULL)
     return fail_reason(L, "private key", "no private key found");
@@ -451,8 +466,8 @@ static int ctx_loadsystemca(lua_State *L)
   SSLUA_CHECK_OPEN(L, c);
   sslua_err_clear();
   if (SSL_CTX_set_default_verify_paths(c->ctx) != 1)
-    return sslua_fail_false(L, "error loading CA locations (system: %s)",
-                            sslua_err_reason(why, sizeof(why), "unusable store"));
+    return load_failed(L, "CA locations", NULL,
+                       sslua_err_reason(why, sizeof(why), "unusable store"));
   ERR_clear_error();
   lua_pushboolean(L, 1);
   return 1;
@@ -553,7 +568,7 @@ static int ctx_loadpkcs12(lua_State *L)
   if (c->ctx == NULL)              /* the password function closed it */
     return sslua_fail_false(L, "closed");
   if (!ok)
-    return sslua_fail_false(L, "error loading PKCS#12 (%s: %s)", name, why);
+    return load_failed(L, "PKCS#12", in_memory ? NULL : name, why);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -572,5 +587,6 @@ static const luaL_Reg context_functions[] = {
 };
 
 const sslua_feature sslua_credentials_feature = {
-  "credentials", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
+  .name = "credentials",
+  .context_functions = context_functions,
 };

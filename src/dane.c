@@ -176,5 +176,7 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_dane_feature = {
-  "dane", context_functions, NULL, methods, NULL, NULL, NULL, NULL
+  .name = "dane",
+  .context_functions = context_functions,
+  .methods = methods,
 };

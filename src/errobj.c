@@ -27,6 +27,8 @@
 
 static int errobj_index = -1;   /* SSL_CTX ex_data: non-NULL when on */
 
+static void push_error_meta(lua_State *L);
+
 int sslua_errobj_enabled(const SSL_CTX *ctx)
 {
   return SSL_CTX_get_ex_data(ctx, errobj_index) != NULL;
@@ -53,13 +55,29 @@ static int errobj_init(void)
   return errobj_index >= 0;
 }
 
+/* context.errorobject(t) -> t as an error object (newcontext's failures,
+ * built in ssl.lua); t.message must be a string. */
+static int ctx_errorobject(lua_State *L)
+{
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "message");
+  luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "message string expected");
+  lua_settop(L, 1);
+  push_error_meta(L);
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
 static const luaL_Reg context_functions[] = {
+  { "errorobject",     ctx_errorobject },
   { "seterrorobjects", ctx_seterrorobjects },
   { NULL, NULL }
 };
 
 const sslua_feature sslua_errobj_feature = {
-  "errorobjects", context_functions, NULL, NULL, errobj_init, NULL, NULL, NULL
+  .name = "errorobjects",
+  .context_functions = context_functions,
+  .init = errobj_init,
 };
 
 /* ------------------------------------------------------------------ */
@@ -87,6 +105,12 @@ static const luaL_Reg error_meta[] = {
   { NULL, NULL }
 };
 
+static void push_error_meta(lua_State *L)
+{
+  if (luaL_newmetatable(L, ERROR_META))
+    luaL_setfuncs(L, error_meta, 0);
+}
+
 static void set_string(lua_State *L, const char *field, const char *value)
 {
   lua_pushstring(L, value);
@@ -99,14 +123,38 @@ static void set_integer(lua_State *L, const char *field, lua_Integer value)
   lua_setfield(L, -2, field);
 }
 
+/* OpenSSL reasons that, on the first record, mean the peer is not
+ * speaking TLS at all: a plain-TCP service, or the wrong port. */
+static const int not_tls_reasons[] = {
+  SSL_R_WRONG_VERSION_NUMBER,
+  SSL_R_HTTP_REQUEST,
+  SSL_R_HTTPS_PROXY_REQUEST,
+  SSL_R_PACKET_LENGTH_TOO_LONG,
+  SSL_R_UNKNOWN_PROTOCOL,
+  0
+};
+
+static int is_not_tls(unsigned long code)
+{
+  int i;
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL)
+    return 0;
+  for (i = 0; not_tls_reasons[i] != 0; i++)
+    if (ERR_GET_REASON(code) == not_tls_reasons[i])
+      return 1;
+  return 0;
+}
+
 static void fill_tls(lua_State *L, const sslua_failure *f, const char *msg)
 {
   unsigned long code = f->code;
   const char *reason = code ? ERR_reason_error_string(code) : NULL;
-  int verify = ERR_GET_LIB(code) == ERR_LIB_SSL &&
-               ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+  int verify = sslua_failure_is_verify(f);
 
   set_string(L, "kind", verify ? "verify" : "tls");
+  /* A verification failure's reason is the verify error itself. */
+  if (verify && f->verify_code != X509_V_OK)
+    reason = X509_verify_cert_error_string(f->verify_code);
   set_string(L, "reason", reason ? reason : msg);
   if (code)
     set_integer(L, "openssl_code", (lua_Integer)code);
@@ -115,6 +163,8 @@ static void fill_tls(lua_State *L, const sslua_failure *f, const char *msg)
     if (f->depth >= 0)
       set_integer(L, "depth", f->depth);
   }
+  if (f->first_record && is_not_tls(code))
+    set_string(L, "hint", "peer does not speak TLS (plain TCP or wrong port?)");
 }
 
 /* Fills the table on top for message `msg`. The fixed texts say what
@@ -146,8 +196,7 @@ int sslua_errobj_wrap(lua_State *L, int enabled, const sslua_failure *f, int nre
     return nret;
   lua_createtable(L, 0, 8);
   fill(L, f, lua_tostring(L, idx));
-  if (luaL_newmetatable(L, ERROR_META))
-    luaL_setfuncs(L, error_meta, 0);
+  push_error_meta(L);
   lua_setmetatable(L, -2);
   lua_replace(L, idx);
   return nret;

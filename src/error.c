@@ -39,6 +39,18 @@ const char *sslua_err_reason(char *buf, size_t len, const char *fallback)
   return buf;
 }
 
+void sslua_failure_finish(sslua_failure *f)
+{
+  const char *text;
+  if (!sslua_failure_is_verify(f) || f->verify_code == X509_V_OK)
+    return;
+  text = X509_verify_cert_error_string(f->verify_code);
+  if (f->depth > 0 && f->subject[0] != '\0')
+    sslua_failure_explain(f, "%s at depth %d: %s", text, f->depth, f->subject);
+  else
+    sslua_failure_explain(f, "%s", text);
+}
+
 int sslua_failure_is_verify(const sslua_failure *f)
 {
   return f->kind == SSLUA_FAIL_TLS && ERR_GET_LIB(f->code) == ERR_LIB_SSL &&

@@ -34,11 +34,19 @@ typedef struct {
   long            verify_code;   /* X509_V_ERR_* of a failed verification, else 0 */
   int             depth;         /* chain depth of that error, -1 when unknown */
   int             explained;     /* a feature has added its why to `message` */
+  int             first_record;  /* it came before anything the peer sent was understood */
+  char            subject[128];  /* the certificate whose verification failed, "" if unknown */
   char            message[SSLUA_FAILURE_TEXT];
 } sslua_failure;
 
 /* Whether f is OpenSSL's "certificate verify failed". */
 int sslua_failure_is_verify(const sslua_failure *f);
+
+/* After the features: a verification nobody explained gets OpenSSL's
+ * verify error text, and the depth and subject where it failed if not
+ * the leaf: "certificate verify failed (unable to get local issuer
+ * certificate at depth 1: CN=Intermediate)". */
+void sslua_failure_finish(sslua_failure *f);
 
 /* Appends " (why)" to f->message and marks it explained; `fmt` is the
  * text inside the parentheses. Does nothing once it is explained. */

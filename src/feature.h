@@ -4,8 +4,9 @@
  * The core (context.c, connection.c) knows no feature by name. Each
  * feature file exports one sslua_feature; features.c lists them, and the
  * core walks that list: to register Lua functions and methods, once at
- * luaopen (init), for every new connection (attach), when a connection
- * fails (explain) and when it is released (release). Adding a feature is
+ * luaopen (init), for every new context (attach_context) and connection
+ * (attach), when a connection fails (explain) and when it is released
+ * (release). Adding a feature is
  * one new file and one line in features.c.
  *
  * Per-connection state of a feature lives in SSL ex_data (freed with the
@@ -32,6 +33,9 @@ typedef struct {
   /* Once, when the module loads: allocates ex_data indices and the like.
    * Returns 0 when it could not (the module then fails to load). */
   int  (*init)(void);
+  /* A new context, its SSL_CTX just created. Returns 0 on failure (out
+   * of memory: the context is not created). */
+  int  (*attach_context)(SSL_CTX *ctx);
   /* A new connection, its SSL just created. Returns 0 on failure (out of
    * memory: the connection is not created). */
   int  (*attach)(struct sslua_conn *c);

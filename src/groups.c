@@ -209,5 +209,6 @@ static const luaL_Reg context_functions[] = {
 };
 
 const sslua_feature sslua_groups_feature = {
-  "groups", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
+  .name = "groups",
+  .context_functions = context_functions,
 };

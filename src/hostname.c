@@ -182,6 +182,9 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_hostname_feature = {
-  "hostname", context_functions, NULL, methods,
-  hostname_init, NULL, hostname_explain, NULL
+  .name = "hostname",
+  .context_functions = context_functions,
+  .methods = methods,
+  .init = hostname_init,
+  .explain = hostname_explain,
 };

@@ -74,9 +74,10 @@ static void push_info(lua_State *L, SSL *ssl)
   bits = SSL_CIPHER_get_bits(cipher, &alg_bits);
   lua_pushstring(L, SSL_CIPHER_get_name(cipher));
   lua_setfield(L, -2, "cipher");
-  lua_pushinteger(L, bits);
+  /* Numbers, not integers, as LuaSec pushes them (256.0 on Lua 5.3+). */
+  lua_pushnumber(L, (lua_Number)bits);
   lua_setfield(L, -2, "bits");
-  lua_pushinteger(L, alg_bits);
+  lua_pushnumber(L, (lua_Number)alg_bits);
   lua_setfield(L, -2, "algbits");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "export");
@@ -191,13 +192,14 @@ static int conn_getlocalcertificate(lua_State *L) { return certificate_at(L, loc
 static int conn_getpeerchain(lua_State *L)        { return whole_chain(L, peer_view); }
 static int conn_getlocalchain(lua_State *L)       { return whole_chain(L, local_view); }
 
-/* conn:getpeerverification() -> true | false, reason | false, {per depth} */
+/* conn:getpeerverification() -> true | false, reason | false, {per depth}.
+ * After a failed handshake too (until close), so the reason can be read. */
 static int conn_getpeerverification(lua_State *L)
 {
-  sslua_conn *c = connected(L);
+  sslua_conn *c = sslua_conn_enter(L, 1);
   long result;
 
-  if (c == NULL)
+  if (c->ssl == NULL || (c->state != SSLUA_CONN_CONNECTED && c->state != SSLUA_CONN_FAILED))
     return sslua_fail_false(L, "closed");
   if (sslua_verify_push_errors(L, c)) {
     lua_pushboolean(L, 0);
@@ -205,10 +207,10 @@ static int conn_getpeerverification(lua_State *L)
     return 2;
   }
   result = SSL_get_verify_result(c->ssl);
-  if (result == X509_V_OK) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
+  if (result == X509_V_OK && c->state == SSLUA_CONN_FAILED)
+    return sslua_fail_false(L, "%s", c->failure.message);   /* failed before verifying */
+  if (result == X509_V_OK)
+    return sslua_ok(L);
   lua_pushboolean(L, 0);
   lua_pushstring(L, X509_verify_cert_error_string(result));
   return 2;
@@ -280,5 +282,6 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_inspect_feature = {
-  "inspect", NULL, NULL, methods, NULL, NULL, NULL, NULL
+  .name = "inspect",
+  .methods = methods,
 };

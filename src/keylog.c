@@ -93,5 +93,6 @@ static const luaL_Reg context_functions[] = {
 };
 
 const sslua_feature sslua_keylog_feature = {
-  "keylog", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
+  .name = "keylog",
+  .context_functions = context_functions,
 };

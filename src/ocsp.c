@@ -256,5 +256,9 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_ocsp_feature = {
-  "ocsp", context_functions, NULL, methods, ocsp_init, NULL, ocsp_explain, NULL
+  .name = "ocsp",
+  .context_functions = context_functions,
+  .methods = methods,
+  .init = ocsp_init,
+  .explain = ocsp_explain,
 };

@@ -228,5 +228,6 @@ static const luaL_Reg context_functions[] = {
 };
 
 const sslua_feature sslua_psk_feature = {
-  "psk", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
+  .name = "psk",
+  .context_functions = context_functions,
 };

@@ -55,5 +55,6 @@ static const luaL_Reg context_functions[] = {
 };
 
 const sslua_feature sslua_range_feature = {
-  "range", context_functions, NULL, NULL, NULL, NULL, NULL, NULL
+  .name = "range",
+  .context_functions = context_functions,
 };

@@ -222,5 +222,7 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_session_feature = {
-  "session", context_functions, NULL, methods, NULL, NULL, NULL, NULL
+  .name = "session",
+  .context_functions = context_functions,
+  .methods = methods,
 };

@@ -294,5 +294,6 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_sni_feature = {
-  "sni", NULL, NULL, methods, NULL, NULL, NULL, NULL
+  .name = "sni",
+  .methods = methods,
 };

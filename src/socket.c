@@ -195,5 +195,6 @@ static const luaL_Reg methods[] = {
 };
 
 const sslua_feature sslua_socket_feature = {
-  "socket", NULL, NULL, methods, NULL, NULL, NULL, NULL
+  .name = "socket",
+  .methods = methods,
 };

@@ -48,10 +48,11 @@ local function name_list(key, value)
   return list
 end
 
--- Runs one ssl.context setter; its `false, msg` becomes `nil, msg`.
-local function apply(ok, msg)
+-- Runs one ssl.context setter; its `false, msg [, file]` becomes
+-- `nil, msg [, file]` (loaders name the file they failed on).
+local function apply(ok, msg, file)
   if ok then return true end
-  return nil, msg
+  return nil, msg, file
 end
 
 local function optional_string(params, key)
@@ -105,13 +106,13 @@ local function load_identity(ctx, entry)
   if valid then valid, why = optional_credential(entry, "certificate") end
   if not valid then return nil, why end
   if entry.key then
-    local ok, msg = apply(loader(entry.key, "loadkey", "loadkeydata")(ctx, entry.key, pw))
-    if not ok then return nil, msg end
+    local ok, msg, file = apply(loader(entry.key, "loadkey", "loadkeydata")(ctx, entry.key, pw))
+    if not ok then return nil, msg, file end
   end
   if entry.certificate then
     local load = loader(entry.certificate, "loadcert", "loadcertdata")
-    local ok, msg = apply(load(ctx, entry.certificate))
-    if not ok then return nil, msg end
+    local ok, msg, file = apply(load(ctx, entry.certificate))
+    if not ok then return nil, msg, file end
     if entry.key and not context.checkkey(ctx) then
       return nil, "private key does not match public key"
     end
@@ -128,8 +129,8 @@ local function load_identities(ctx, params)
       return nil, ("invalid certificates parameter (entry %d: table expected, got %s)")
                   :format(i, type(entry))
     end
-    local ok, msg = load_identity(ctx, entry)
-    if not ok then return nil, msg end
+    local ok, msg, file = load_identity(ctx, entry)
+    if not ok then return nil, msg, file end
   end
   return true
 end
@@ -347,8 +348,20 @@ local function create(protocol)
   return ctx
 end
 
-function ssl.newcontext(params)
-  if type(params) ~= "table" then return bad_type("context", "table", params) end
+-- newcontext's failure: the message, or with `errorobjects = true` an
+-- error object whose tostring() is that message: kind "load" (reason =
+-- the text in the parentheses, what, file = the file it came from) or
+-- "param" for any other bad parameter.
+local function newcontext_failure(params, msg, file)
+  if params.errorobjects ~= true then return nil, msg end
+  local what, reason = msg:match("^error loading (.-) %((.*)%)$")
+  return nil, context.errorobject {
+    kind = what and "load" or "param", message = msg, reason = reason or msg,
+    what = what, file = file,
+  }
+end
+
+local function build(params)
   local protocol = params.protocol
   if protocol == nil then protocol = "any" end
   local ctx, msg = create(protocol)
@@ -358,9 +371,17 @@ function ssl.newcontext(params)
   local ok, err = apply(context.setmode(ctx, mode))
   if not ok then return nil, err end
   for _, step in ipairs(steps) do
-    ok, err = step(ctx, params)
-    if not ok then return nil, err end
+    local file
+    ok, err, file = step(ctx, params)
+    if not ok then return nil, err, file end
   end
+  return ctx
+end
+
+function ssl.newcontext(params)
+  if type(params) ~= "table" then return bad_type("context", "table", params) end
+  local ctx, msg, file = build(params)
+  if not ctx then return newcontext_failure(params, msg, file) end
   return ctx
 end
 

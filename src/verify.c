@@ -2,9 +2,8 @@
  * verify.c - everything that runs inside OpenSSL's certificate
  * verification: LuaSec's verifyext flags and the Lua verifycallback.
  *
- * OpenSSL has one verify callback per SSL; this file owns it, installed
- * while a context needs it (lsec_continue or a verifycallback), keeping
- * the verify mode. Per certificate it runs, in order:
+ * OpenSSL has one verify callback per SSL; this file owns it, on every
+ * context from its creation. Per certificate it runs, in order:
  *
  *   verifycallback: fn(ok, cert, depth, err) -> true (accept) | false
  *   (reject), on the Lua state of the call driving the handshake,
@@ -18,6 +17,9 @@
  *   recording each one at its depth for getpeerverification(). The record
  *   lives in the connection's values, never in the context, so concurrent
  *   handshakes on one context cannot mix their results.
+ *
+ *   Otherwise a rejected certificate's depth and subject are kept with
+ *   the SSL, so the handshake error can say where the chain failed.
  *
  * lsec_ignore_purpose verifies a chain as a TLS server's in both roles;
  * crl_check and crl_check_chain set OpenSSL's CRL flags.
@@ -59,8 +61,15 @@ typedef struct {
   int has_function;   /* a Lua verifycallback is set */
 } verify_settings;
 
+/* Where verification failed (SSL ex_data, freed with the SSL). */
+typedef struct {
+  int  depth;
+  char subject[128];   /* RFC 2253 text of the certificate there */
+} verify_rejection;
+
 static int settings_index = -1;   /* SSL_CTX ex_data: verify_settings */
 static int why_index = -1;        /* SSL ex_data: why the callback rejected */
+static int rejection_index = -1;  /* SSL ex_data: verify_rejection */
 
 static void free_data(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
                       long argl, void *argp)
@@ -73,7 +82,8 @@ static int verify_init(void)
 {
   settings_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_data);
   why_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_data);
-  return settings_index >= 0 && why_index >= 0;
+  rejection_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_data);
+  return settings_index >= 0 && why_index >= 0 && rejection_index >= 0;
 }
 
 static const verify_settings *settings_of(const SSL_CTX *ctx)
@@ -202,6 +212,31 @@ static int record_error(lua_State *L)
   return 0;
 }
 
+/* Keeps where the chain was rejected (the first rejection: verification
+ * stops there). */
+static void keep_rejection(SSL *ssl, X509_STORE_CTX *store)
+{
+  X509 *cert = X509_STORE_CTX_get_current_cert(store);
+  verify_rejection *r;
+  BIO *bio;
+  int n;
+
+  if (SSL_get_ex_data(ssl, rejection_index) != NULL)
+    return;
+  if ((r = (verify_rejection *)OPENSSL_zalloc(sizeof(*r))) == NULL)
+    return;
+  r->depth = X509_STORE_CTX_get_error_depth(store);
+  if (cert != NULL && (bio = BIO_new(BIO_s_mem())) != NULL) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0 &&
+        (n = BIO_read(bio, r->subject, (int)sizeof(r->subject) - 1)) > 0)
+      r->subject[n] = '\0';
+    BIO_free(bio);
+  }
+  if (!SSL_set_ex_data(ssl, rejection_index, r))
+    OPENSSL_free(r);
+  ERR_clear_error();
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *store)
 {
   SSL *ssl = (SSL *)X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -212,21 +247,25 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
 
   if (c == NULL)
     return ok;
-  if ((ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl))) == NULL) {
+  s = settings_of(SSL_get_SSL_CTX(ssl));
+  ctx = sslua_context_from_ssl_ctx(SSL_get_SSL_CTX(ssl));
+  if (s->has_function && ctx == NULL) {
     keep_why(ssl, "context closed");
     X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
-    return 0;
-  }
-  s = settings_of(SSL_get_SSL_CTX(ssl));
-  if (s->has_function && c->L != NULL)
+    ok = 0;
+  } else if (s->has_function && c->L != NULL) {
     ok = run_function(ok, store, ssl, c, ctx);
-  if (ok || !(s->ext & VERIFYEXT_CONTINUE) || c->L == NULL)
-    return ok;
-  /* lsec_continue: record what failed and go on. */
-  r.conn = c;
-  r.depth = X509_STORE_CTX_get_error_depth(store);
-  r.msg = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
-  return sslua_run_protected(c->L, record_error, &r);
+  }
+  if (!ok && (s->ext & VERIFYEXT_CONTINUE) && c->L != NULL) {
+    /* lsec_continue: record what failed and go on. */
+    r.conn = c;
+    r.depth = X509_STORE_CTX_get_error_depth(store);
+    r.msg = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+    ok = sslua_run_protected(c->L, record_error, &r);
+  }
+  if (!ok)
+    keep_rejection(ssl, store);
+  return ok;
 }
 
 /* Verifies as an SSL server's certificate whatever the role: LuaSec's
@@ -242,13 +281,11 @@ static int server_purpose_cb(X509_STORE_CTX *store, void *arg)
   return X509_verify_cert(store);
 }
 
-/* Installs the verify callback while lsec_continue or a verifycallback
- * needs it, keeping the verify mode. */
-static void install(SSL_CTX *ctx)
+/* Every context verifies through verify_cb (setverify keeps it). */
+static int verify_attach_context(SSL_CTX *ctx)
 {
-  const verify_settings *s = settings_of(ctx);
-  int needed = (s->ext & VERIFYEXT_CONTINUE) || s->has_function;
-  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), needed ? verify_cb : NULL);
+  SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_cb);
+  return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,7 +316,6 @@ static int ctx_setverifyext(lua_State *L)
   if (bits >> 8)
     X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c->ctx), (unsigned long)(bits >> 8));
   s->ext = bits & 0xff;
-  install(c->ctx);
   SSL_CTX_set_cert_verify_callback(c->ctx,
       (s->ext & VERIFYEXT_IGNORE_PURPOSE) ? server_purpose_cb : NULL, NULL);
   return sslua_ok(L);
@@ -300,7 +336,6 @@ static int ctx_setverifycallback(lua_State *L)
   lua_settop(L, 2);
   sslua_context_set(L, c, VERIFY_FUNCTION, 2);
   s->has_function = !lua_isnil(L, 2);
-  install(c->ctx);
   return sslua_ok(L);
 }
 
@@ -331,39 +366,20 @@ int sslua_verify_push_errors(lua_State *L, const sslua_conn *c)
   return 1;
 }
 
-/* The depth of a client's verification error: OpenSSL keeps only the
- * code, so the received chain is verified once more, as the handshake did
- * (same store, same parameters), to learn where it failed. -1: unknown. */
-static int failed_depth(SSL *ssl)
-{
-  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-  X509_STORE_CTX *store;
-  int depth = -1;
-
-  if (SSL_is_server(ssl) || chain == NULL || sk_X509_num(chain) == 0)
-    return -1;
-  if ((store = X509_STORE_CTX_new()) == NULL)
-    return -1;
-  if (X509_STORE_CTX_init(store, SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl)),
-                          sk_X509_value(chain, 0), chain) == 1 &&
-      X509_STORE_CTX_set_default(store, "ssl_server") == 1 &&
-      X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(store), SSL_get0_param(ssl)) == 1 &&
-      X509_verify_cert(store) != 1)
-    depth = X509_STORE_CTX_get_error_depth(store);
-  X509_STORE_CTX_free(store);
-  ERR_clear_error();
-  return depth;
-}
-
-/* A failed verification: its code and depth for error objects, and the
- * callback's why in the message. */
+/* A failed verification: its code, depth and subject for the message
+ * and error objects, and the callback's why in the message. */
 static void verify_explain(SSL *ssl, sslua_failure *f)
 {
+  const verify_rejection *r;
   const char *why;
+
   if (!sslua_failure_is_verify(f))
     return;
   f->verify_code = SSL_get_verify_result(ssl);
-  f->depth = failed_depth(ssl);
+  if ((r = (const verify_rejection *)SSL_get_ex_data(ssl, rejection_index)) != NULL) {
+    f->depth = r->depth;
+    snprintf(f->subject, sizeof(f->subject), "%s", r->subject);
+  }
   if ((why = (const char *)SSL_get_ex_data(ssl, why_index)) != NULL)
     sslua_failure_explain(f, "callback: %s", why);
 }
@@ -381,6 +397,10 @@ static const luaL_Reg context_methods[] = {
 };
 
 const sslua_feature sslua_verify_feature = {
-  "verify", context_functions, context_methods, NULL,
-  verify_init, NULL, verify_explain, NULL
+  .name = "verify",
+  .context_functions = context_functions,
+  .context_methods = context_methods,
+  .init = verify_init,
+  .attach_context = verify_attach_context,
+  .explain = verify_explain,
 };

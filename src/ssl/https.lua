@@ -37,6 +37,17 @@
 --
 -- Defaults filled into the TLS parameters when absent: see DEFAULTS below.
 -- `mode` is always "client".
+--
+-- Resumption. Requests with the same TLS parameters share one context (so
+-- the system CA store is read once, not per request), and a connection's
+-- session (a TLS 1.3 ticket or a TLS 1.2 session id) is offered again on
+-- the next connection to the same host and port with the same parameters:
+-- never across different verification settings, since the parameters are
+-- part of the key. Parameters holding functions or userdata (a
+-- verifycallback, certificate objects) are never cached. At most
+-- M.SESSIONS sessions and contexts are kept (oldest dropped first);
+-- M.SESSIONS = 0 turns this off, and so does `resume = false` in a request
+-- table or in tcp()'s parameters.
 ------------------------------------------------------------------------------
 
 local socket = require "socket"
@@ -51,6 +62,7 @@ local type, pairs, tostring, tonumber, select, setmetatable, error =
 local M = {
   PORT       = 443,
   TIMEOUT    = 60,
+  SESSIONS   = 64,
   _VERSION   = ssl._VERSION,
   _COPYRIGHT = "sslua ssl.https - HTTPS for LuaSocket's socket.http over sslua " ..
                "and OpenSSL 3",
@@ -79,6 +91,80 @@ local function shallow_copy(t)
   local c = {}
   for k, v in pairs(t) do c[k] = v end
   return c
+end
+
+------------------------------------------------------------------------------
+-- Contexts and sessions kept for resumption.
+------------------------------------------------------------------------------
+
+-- Fields of a request table that socket.http reads, not TLS parameters.
+local HTTP_FIELDS = {
+  url = true, sink = true, source = true, method = true, headers = true,
+  step = true, proxy = true, redirect = true, create = true, scheme = true,
+  host = true, port = true, path = true, params = true, query = true,
+  fragment = true, authority = true, userinfo = true, user = true,
+  resume = true,
+}
+
+-- A bounded map: the oldest key goes when a new one would exceed M.SESSIONS.
+local function new_cache()
+  return { values = {}, order = {} }
+end
+
+local function cache_get(cache, key)
+  return cache.values[key]
+end
+
+local function cache_put(cache, key, value)
+  if cache.values[key] == nil then
+    cache.order[#cache.order + 1] = key
+  end
+  cache.values[key] = value
+  while #cache.order > (tonumber(M.SESSIONS) or 0) do
+    cache.values[table.remove(cache.order, 1)] = nil
+  end
+end
+
+local contexts, sessions = new_cache(), new_cache()
+
+-- A text that is equal for equal TLS parameters, or nil when they cannot
+-- be compared (a function, userdata) or resumption is off.
+local function serialize(v, out)
+  local t = type(v)
+  if t == "string" then out[#out + 1] = ("%q"):format(v)
+  elseif t == "number" or t == "boolean" then out[#out + 1] = tostring(v)
+  elseif t == "table" then
+    local keys = {}
+    for k in pairs(v) do
+      if type(k) ~= "string" and type(k) ~= "number" then return false end
+      keys[#keys + 1] = k
+    end
+    table.sort(keys, function(a, b)
+      if type(a) == type(b) then return a < b end
+      return type(a) == "number"
+    end)
+    out[#out + 1] = "{"
+    for _, k in ipairs(keys) do
+      out[#out + 1] = type(k) == "string" and ("%q="):format(k) or ("[%s]="):format(k)
+      if not serialize(v[k], out) then return false end
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+  else
+    return false
+  end
+  return true
+end
+
+local function resumption_key(params)
+  if params.resume == false or (tonumber(M.SESSIONS) or 0) <= 0 then return nil end
+  local tls = {}
+  for k, v in pairs(params) do
+    if not HTTP_FIELDS[k] then tls[k] = v end
+  end
+  local out = {}
+  if not serialize(tls, out) then return nil end
+  return table.concat(out)
 end
 
 local function fill_defaults(params)
@@ -203,11 +289,23 @@ function methods:gettimeout()
   return effective_timeouts(s)
 end
 
+-- The context for these parameters: a cached one when they can be
+-- compared, else a new one.
+local function context_for(s)
+  local key = s.key
+  local ctx = key and cache_get(contexts, key)
+  if ctx then return ctx end
+  local err
+  ctx, err = ssl.newcontext(s.params)
+  if ctx and key then cache_put(contexts, key, ctx) end
+  return ctx, err
+end
+
 function methods:connect(host, port)
   local s = state[self]
   if s.closed then return nil, "closed" end
   if s.tls then return nil, "already connected" end
-  local ctx, err = ssl.newcontext(s.params)
+  local ctx, err = context_for(s)
   if not ctx then self:close() return nil, err end
   local block, total = effective_timeouts(s)
   local tcp = s.target
@@ -225,6 +323,11 @@ function methods:connect(host, port)
   if check then
     ok, err = conn:setverifyhost(check)
     if not ok then self:close() return nil, err end
+  end
+  if s.key then
+    s.session_key = s.key .. "@" .. tostring(host) .. ":" .. tostring(port)
+    local session = cache_get(sessions, s.session_key)
+    if session then conn:setsession(session) end
   end
   apply_timeouts(conn, block, total)
   ok, err = conn:dohandshake()
@@ -247,8 +350,14 @@ function methods:receive(...)
   return translate(tls:receive(...))
 end
 
+-- Closing keeps the connection's session for the next one: TLS 1.3
+-- tickets arrive after the handshake, so by now it has them.
 function methods:close()
   local s = state[self]
+  if s.tls and s.session_key and not s.closed then
+    local session = s.tls:getsession()
+    if session then cache_put(sessions, s.session_key, session) end
+  end
   s.closed = true
   s.target:close()
   return 1
@@ -295,7 +404,8 @@ local function new_object(params, capped)
   if not tcp then return nil, err end
   local obj = {}
   local address = tostring(obj):match("0x%x+") or tostring(obj):match(":%s*(.*)$") or "?"
-  state[obj] = { target = tcp, params = params, capped = capped, address = address }
+  state[obj] = { target = tcp, params = params, capped = capped, address = address,
+                 key = resumption_key(params) }
   return setmetatable(obj, object_mt)
 end
 

@@ -25,7 +25,11 @@ const char *sslua_err_reason(char *buf, size_t len, const char *fallback)
   unsigned long code = ERR_peek_error_data(&data, &flags);
   const char *reason = code ? ERR_reason_error_string(code) : NULL;
 
-  if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CALLBACK_FAILED
+  if (code != 0 && ERR_SYSTEM_ERROR(code)) {
+    /* A system call failed (fopen of a directory, say): OpenSSL 3 keeps
+     * the errno as the reason and has no text for it; strerror does. */
+    snprintf(buf, len, "%s", strerror(ERR_GET_REASON(code)));
+  } else if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CALLBACK_FAILED
       && (flags & ERR_TXT_STRING) && data != NULL && *data != '\0') {
     /* Our callbacks say why they failed (e.g. the Lua error): keep it. */
     snprintf(buf, len, "%s (%s)", reason, data);

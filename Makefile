@@ -32,7 +32,7 @@ OBJDIR    := $(BUILD)/obj
 CERTDIR   := build/certs
 
 BUILD_DEBS := gcc make pkg-config libssl-dev openssl
-TEST_DEBS  := lua-busted
+TEST_DEBS  := lua-busted lua-copas
 
 CC      ?= cc
 WARN    := -Wall -Wextra

@@ -20,5 +20,8 @@ conn:settimeout(10)
 assert(conn:connect("127.0.0.1", port))
 conn = assert(ssl.wrap(conn, params))
 assert(conn:dohandshake())
-print(conn:receive("*l"))
+-- receive returns the line, or nil, an error and the partial data: print
+-- the line alone, and fail loudly rather than print "nil".
+local line = assert(conn:receive("*l"))
+print(line)
 conn:close()

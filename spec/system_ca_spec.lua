@@ -34,22 +34,14 @@ print("RESULT", conn:dohandshake())
 conn:close()
 ]]
 
-  local function absolute(path)
-    return (path:gsub("([^;]+)", function(p)
-      if p:sub(1, 1) == "/" or p:sub(1, 1) == "." then return p end
-      return certs.root() .. "/" .. p
-    end))
-  end
-
   local function child(defer, env, system_file)
     local srv = defer(openssl.s_server { naccept = 1 })
     local dir = process.mktempdir("sslua-system")
     defer(function() process.rmtree(dir) end)
     process.write_file(dir .. "/child.lua", CHILD)
     if system_file then process.write_file(dir .. "/system", certs.read(system_file)) end
-    env.LUA_PATH, env.LUA_CPATH = absolute(package.path), absolute(package.cpath)
     local h = defer(process.spawn({ luapeer.interpreter(), dir .. "/child.lua", srv.port },
-                                  { dir = dir, cwd = dir, env = env, name = "system-ca child" }))
+                                  { dir = dir, cwd = dir, env = luapeer.env(env), name = "system-ca child" }))
     local _, out = h:wait_output("RESULT[^\n]*\n", 10)
     return out:match("RESULT\t([^\n]*)")
   end

@@ -666,21 +666,6 @@ add(W29, "spec/x509_spec.lua", {
   "ssl.x509 the object compares equal to another load of the same certificate",
 })
 
-local W30 = { "harness", "the coverage gate is a property of the whole suite in one process; the upstream run isolates each file, and LuaSec's inventory differs anyway" }
-add(W30, "spec/z_coverage_gate_spec.lua", {
-  "coverage gate every param is exercised by some spec",
-  "coverage gate every protocol is exercised by some spec",
-  "coverage gate every verify is exercised by some spec",
-  "coverage gate every verifyext is exercised by some spec",
-  "coverage gate every option is exercised by some spec",
-  "coverage gate every function is exercised by some spec",
-  "coverage gate every ssl.context is exercised by some spec",
-  "coverage gate every ssl.x509 is exercised by some spec",
-  "coverage gate every context is exercised by some spec",
-  "coverage gate every connection is exercised by some spec",
-  "coverage gate every certificate is exercised by some spec",
-})
-
 -- Added for the spec files and tests that came after the first run.
 local X1 = { "lacks", "credentials from memory (PEM/DER strings, x509 objects) and PKCS#12 are sslua additions; LuaSec 1.2 reads key/certificate/cafile from files only (issue 43)" }
 add(X1, "spec/credentials_spec.lua", {

@@ -192,10 +192,11 @@ LOAD_DEADLINE ?= 5
 
 .PHONY: load
 load: build test-deps certs
-	$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	  SSLUA_SPEC_REPORTS=build/reports/load SSLUA_SPEC_TIMEOUT=900 \
 	  LOAD_CONNS=$(LOAD_CONNS) LOAD_ROUNDS=$(LOAD_ROUNDS) LOAD_STALLERS=$(LOAD_STALLERS) \
 	  LOAD_NORMAL=$(LOAD_NORMAL) LOAD_DEADLINE=$(LOAD_DEADLINE) \
-	  $(BUSTED) spec/load_spec.lua spec/slowloris_spec.lua
+	  ./ci/run-specs $(BUSTED) -- spec/load_spec.lua spec/slowloris_spec.lua
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl

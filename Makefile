@@ -84,12 +84,14 @@ $(OBJDIR) $(LIBDIR):
 certs:
 	@./certs/gen.sh $(CERTDIR)
 
-# The spec suite, then the quick interop matrix; each prints its own
-# "N passed, N failed" and the last line is their sum (ci/total).
+# The spec suite (ci/run-specs: each spec file in a busted process of its
+# own, under a time limit; .busted loads the build SSLUA_BUILD names), then
+# the quick interop matrix; each prints its own "N passed, N failed" and the
+# last line is their sum (ci/total).
 test: build test-deps certs
 	@mkdir -p build/reports
-	-$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
-	  ./ci/run-specs $(BUSTED) spec 2>&1 | tee build/reports/spec.log
+	-SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	  ./ci/run-specs $(BUSTED) -- spec 2>&1 | tee build/reports/spec.log
 	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
 	@./ci/total build/reports/spec.log build/reports/interop-quick.log
 
@@ -190,10 +192,11 @@ LOAD_DEADLINE ?= 5
 
 .PHONY: load
 load: build test-deps certs
-	$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	  SSLUA_SPEC_REPORTS=build/reports/load SSLUA_SPEC_TIMEOUT=900 \
 	  LOAD_CONNS=$(LOAD_CONNS) LOAD_ROUNDS=$(LOAD_ROUNDS) LOAD_STALLERS=$(LOAD_STALLERS) \
 	  LOAD_NORMAL=$(LOAD_NORMAL) LOAD_DEADLINE=$(LOAD_DEADLINE) \
-	  $(BUSTED) spec/load_spec.lua spec/slowloris_spec.lua
+	  ./ci/run-specs $(BUSTED) -- spec/load_spec.lua spec/slowloris_spec.lua
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl

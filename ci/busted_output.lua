@@ -1,6 +1,6 @@
 -- busted output handler: gtest-style progress on the console, a JUnit XML
--- report (file name from -Xoutput), and a last line "N passed, N failed"
--- that CI and humans read the same way.
+-- report (file name from -Xoutput; none without it), and a last line
+-- "N passed, N failed" that CI and humans read the same way.
 return function(options)
   local busted = require 'busted'
   -- gtest rejects handler arguments; only the JUnit handler takes one.
@@ -8,7 +8,9 @@ return function(options)
   for k, v in pairs(options) do console_options[k] = v end
   console_options.arguments = {}
   local console = require('busted.outputHandlers.gtest')(console_options)
-  local junit = require('busted.outputHandlers.junit')(options)
+  -- Without a file name busted's JUnit handler would print the XML.
+  local has_file = type(options.arguments) == "table" and options.arguments[1] ~= nil
+  local junit = has_file and require('busted.outputHandlers.junit')(options)
   local composite = {}
 
   local function summary()
@@ -24,7 +26,7 @@ return function(options)
 
   function composite.subscribe(_, opts)
     console:subscribe(console_options)
-    junit:subscribe(opts)
+    if junit then junit:subscribe(opts) end
     busted.subscribe({ 'suite', 'end' }, summary)
   end
 

@@ -142,7 +142,7 @@ local function lua_server(opts)
   local h = process.spawn({ luapeer.interpreter(), dir .. "/server.lua",
                             C "server-rsa-chain.pem", C "server-rsa.key",
                             opts.conns or 1, opts.hold or 5 },
-                          { dir = dir, name = "https lua server", max_life = 30 })
+                          { dir = dir, name = "https lua server", max_life = 30, env = luapeer.env() })
   local ok, out = h:wait_output("PORT\t(%d+)", 10)
   if not ok then
     h:stop()
@@ -231,21 +231,13 @@ local body, code, _, status = request(arg[1], arg[2] ~= "" and arg[2] or nil)
 print("RESULT\t" .. hex(body) .. "\t" .. tostring(code) .. "\t" .. hex(status))
 ]==]
 
-local function absolute(path)
-  return (path:gsub("([^;]+)", function(p)
-    if p:sub(1, 1) == "/" or p:sub(1, 1) == "." then return p end
-    return certs.root() .. "/" .. p
-  end))
-end
-
 local function string_request(defer, u, body, via)
   local dir = process.mktempdir("sslua-https-child")
   defer(function() process.rmtree(dir) end)
   process.write_file(dir .. "/child.lua", CHILD_SOURCE)
   local h = defer(process.spawn({ luapeer.interpreter(), dir .. "/child.lua", u, body or "", via or "https" },
     { dir = dir, name = "https child", max_life = 30,
-      env = { SSL_CERT_FILE = C "ca.pem", LUA_PATH = absolute(package.path),
-              LUA_CPATH = absolute(package.cpath) } }))
+      env = luapeer.env { SSL_CERT_FILE = C "ca.pem" } }))
   local _, out = h:wait_output("RESULT[^\n]*\n", 15)
   local b, code, status = out:match("RESULT\t(%x*)\t([^\t]*)\t(%x*)")
   assert(b, "child failed: " .. out)

@@ -7,7 +7,6 @@
 -- and every combination is checked against it (negotiated version on
 -- success; on failure, each side's error text).
 local ssl     = require "ssl"
-local socket  = require "socket"
 local certs   = require "spec.helpers.certs"
 local pair    = require "spec.helpers.pair"
 local helpers = require "spec.helpers.peer"
@@ -112,15 +111,8 @@ local function openssl_args(protocol, seclevel0)
   return args
 end
 
--- Errors reported by an openssl tool, as a set.
-local function error_set(output)
-  local set = {}
-  for _, e in ipairs(openssl.parse(output).errors) do set[e] = true end
-  return set
-end
-
 local function assert_has_error(output, text, who)
-  assert(error_set(output)[text], who .. " should report '" .. text .. "'; its output:\n" .. output)
+  assert(openssl.error_counts(output)[text], who .. " should report '" .. text .. "'; its output:\n" .. output)
 end
 
 -- The version s_client negotiated. Up to TLS 1.2 it prints its SSL-Session
@@ -203,45 +195,17 @@ describe("protocol matrix", function()
             #args > 0 and table.concat(args, " ") or "without flags", table.concat(names, "; ")), function()
           local defer = helpers.cleanup(finally)
           local srv = defer(openssl.s_server({ naccept = #PROTOCOLS, cafile = false, args = args }))
-          local want = {}     -- error text -> how many times s_server should print it
-          for i, cp in ipairs(PROTOCOLS) do
+          local rounds = {}
+          for _, cp in ipairs(PROTOCOLS) do
             local e = expect(cp, sp, setting)
-            local case = string.format("client %s x s_server %s: ", cp, sp)
-            local tcp = defer(socket.tcp())
-            tcp:settimeout(5)
-            assert(tcp:connect("127.0.0.1", srv.port))
-            local conn = defer(assert(ssl.wrap(tcp, our_params("client", cp, setting.client))))
-            conn:settimeout(5)
-            local ok, err = conn:dohandshake()
-            if e.ok then
-              assert.same({ true }, { ok, err }, case .. "handshake")
-              assert.equal(e.version, conn:info("protocol"), case .. "version")
-              local line = "ping-" .. i .. "-" .. cp
-              assert.equal(#line + 1, conn:send(line .. "\n"), case .. "send")
-              assert(srv:wait_output(line, 5, true), case .. "s_server did not print the line: " .. srv:output())
-              conn:close()
-            else
-              assert.same({ false, e.client }, { ok, err }, case .. "handshake")
-              conn:close()
-              want[e.server] = (want[e.server] or 0) + 1
-              local n = want[e.server]
-              local function seen()
-                local c = 0
-                for _, x in ipairs(openssl.parse(srv:output()).errors) do
-                  if x == e.server then c = c + 1 end
-                end
-                return c >= n
-              end
-              local deadline = socket.gettime() + 5
-              while not seen() and socket.gettime() < deadline do socket.sleep(0.01) end
-              assert(seen(), case .. "s_server should report '" .. e.server .. "': " .. srv:output())
-            end
+            rounds[#rounds + 1] = {
+              what = string.format("client %s x s_server %s: ", cp, sp),
+              params = our_params("client", cp, setting.client),
+              client_err = not e.ok and e.client or nil, server_err = e.server,
+              check = function(conn, what) assert.equal(e.version, conn:info("protocol"), what .. "version") end,
+            }
           end
-          assert.same({ true, 0 }, { srv:wait(5) })
-          -- nothing else went wrong on its side: exactly the predicted errors
-          local got = {}
-          for _, x in ipairs(openssl.parse(srv:output()).errors) do got[x] = (got[x] or 0) + 1 end
-          assert.same(want, got)
+          openssl.client_rounds(defer, srv, rounds, 5)
         end)
       end
     end
@@ -256,15 +220,8 @@ describe("protocol matrix", function()
           it(string.format("[%s] client %s (s_client %s) x server %s %s", setting.name, cp,
               #args > 0 and table.concat(args, " ") or "without flags", sp, describe_expectation(e)), function()
             local defer = helpers.cleanup(finally)
-            local listener = defer(assert(socket.bind("127.0.0.1", 0)))
-            local _, port = listener:getsockname()
-            local cli = defer(openssl.s_client({ port = port, args = args }))
-            listener:settimeout(5)
-            local tcp = defer(assert(listener:accept()))
-            listener:close()
-            local conn = defer(assert(ssl.wrap(tcp, our_params("server", sp, setting.server))))
-            conn:settimeout(5)
-            local ok, err = conn:dohandshake()
+            local conn, ok, err, cli = openssl.accept_s_client(defer, { args = args },
+              our_params("server", sp, setting.server), nil, 5)
             -- close first: s_client lingers up to 0.5 s for the peer's close
             conn:close()
             local done, code = cli:wait(5)

@@ -15,7 +15,6 @@
 --  * CRLs in the cafile are not consulted without a crl_check flag:
 --    `revoked` verifies even with cafile = ca-crl.pem.
 local ssl     = require "ssl"
-local socket  = require "socket"
 local certs   = require "spec.helpers.certs"
 local pair    = require "spec.helpers.pair"
 local helpers = require "spec.helpers.peer"
@@ -418,12 +417,6 @@ local function openssl_identity(p, o)
   return o
 end
 
-local function count(list, x)
-  local n = 0
-  for _, v in ipairs(list) do if v == x then n = n + 1 end end
-  return n
-end
-
 -- Connections our client makes to one s_server presenting `p`: every mode in
 -- both versions with ca.pem, plus the trust/depth variants that matter.
 local EXTRA = {
@@ -461,41 +454,15 @@ describe("verification against openssl", function()
       it("s_server presenting " .. p .. ": " .. table.concat(names, " "), function()
         local defer = helpers.cleanup(finally)
         local srv = defer(openssl.s_server(openssl_identity(p, { naccept = #cases, cafile = false })))
-        local want = {}
-        for i, c in ipairs(cases) do
+        local rounds = {}
+        for _, c in ipairs(cases) do
           local e = expect(c)
-          local what = case_name(c, e) .. ": "
           local _, cp = params(c)
           cp.protocol = c.protocol
-          local tcp = defer(socket.tcp())
-          tcp:settimeout(5)
-          assert(tcp:connect("127.0.0.1", srv.port))
-          local conn = defer(assert(ssl.wrap(tcp, cp)))
-          conn:settimeout(5)
-          local ok, err = conn:dohandshake()
-          if e.client == true then
-            assert.same({ true }, { ok, err }, what .. "handshake")
-            local line = "line-" .. i
-            assert.equal(#line + 1, conn:send(line .. "\n"))
-            assert(srv:wait_output(line, 5, true), what .. "s_server did not print the line")
-            conn:close()
-          else
-            assert.same({ false, e.client }, { ok, err }, what .. "handshake")
-            conn:close()
-            want[e.server] = (want[e.server] or 0) + 1
-            local deadline = socket.gettime() + 5
-            while count(openssl.parse(srv:output()).errors, e.server) < want[e.server]
-                and socket.gettime() < deadline do
-              socket.sleep(0.01)
-            end
-            assert.equal(want[e.server], count(openssl.parse(srv:output()).errors, e.server),
-              what .. "s_server's report: " .. srv:output())
-          end
+          rounds[#rounds + 1] = { what = case_name(c, e) .. ": ", params = cp,
+            client_err = e.client ~= true and e.client or nil, server_err = e.server }
         end
-        assert.same({ true, 0 }, { srv:wait(5) })
-        local got = {}
-        for _, x in ipairs(openssl.parse(srv:output()).errors) do got[x] = (got[x] or 0) + 1 end
-        assert.same(want, got)
+        openssl.client_rounds(defer, srv, rounds, 5)
       end)
     end
   end)
@@ -509,16 +476,8 @@ describe("verification against openssl", function()
           local e = expect(c)
           it(case_name(c, e), function()
             local defer = helpers.cleanup(finally)
-            local sp = params(c)
-            local listener = defer(assert(socket.bind("127.0.0.1", 0)))
-            local _, port = listener:getsockname()
-            local cli = defer(openssl.s_client(openssl_identity(p, { port = port, ign_eof = true })))
-            listener:settimeout(5)
-            local tcp = defer(assert(listener:accept()))
-            listener:close()
-            local conn = defer(assert(ssl.wrap(tcp, sp)))
-            conn:settimeout(5)
-            local ok, err = conn:dohandshake()
+            local conn, ok, err, cli = openssl.accept_s_client(defer,
+              openssl_identity(p, { ign_eof = true }), (params(c)), nil, 5)
             local token = "sslua-token-" .. math.random(1e9)
             if e.server == true then
               assert.same({ true }, { ok, err })
@@ -534,7 +493,7 @@ describe("verification against openssl", function()
             local client_err = e.client ~= true and e.client or e.client_read
             if client_err then
               assert.equal(1, code)
-              assert(count(r.errors, client_err) == 1,
+              assert(openssl.error_counts(out)[client_err] == 1,
                 "s_client should report '" .. client_err .. "':\n" .. out)
               assert.equal(1, #r.errors, out)
             else

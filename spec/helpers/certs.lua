@@ -5,6 +5,8 @@
 --   certs.path("ca.pem")                    -- absolute path, or a clear error
 --   local sp = certs.server_params({ protocol = "tlsv1_3" })
 --   local cp = certs.client_params({ verify = "none", key = certs.NIL })
+--   local sp = certs.server_leaf("server-ecdsa", { alpn = { "h2" } })
+--   certs.leaf_of(conn:getpeercertificate())  --> "server-ecdsa"
 --
 -- The directory is $SSLUA_CERTS, default build/certs (relative paths are taken
 -- from the current directory, i.e. the repo root busted runs in) and is made
@@ -143,6 +145,25 @@ function M.client_params(overrides)
     verify = "peer",
     options = "all",
   }, overrides)
+end
+
+-- Bare server params for the test PKI leaf `leaf` (e.g. "server-ecdsa"):
+-- mode, protocol "any", its key and chain; no CA, no verify.
+function M.server_leaf(leaf, overrides)
+  return merge({
+    mode = "server",
+    protocol = "any",
+    key = M.path(leaf .. ".key"),
+    certificate = M.path(leaf .. "-chain.pem"),
+  }, overrides)
+end
+
+-- The test PKI leaf a certificate is (its OU names the file it came from:
+-- "server-rsa", ...), from an x509 object.
+function M.leaf_of(cert)
+  for _, e in ipairs(cert:subject()) do
+    if e.name == "organizationalUnitName" then return e.value end
+  end
 end
 
 return M

@@ -1,12 +1,16 @@
--- coverage: records, while the suite runs, which parts of the ssl API the
--- specs actually exercise, so spec/z_coverage_gate_spec.lua (sorted last)
--- can fail when something has no spec. Loaded by busted as its helper
--- (.busted), before any spec file, in the same Lua state.
+-- coverage: records which parts of the ssl API the specs exercise, so that
+-- the coverage gate (spec/z_coverage_gate_spec.lua) can fail when something
+-- has no spec. Loaded in every busted process of the suite, before any spec
+-- file, by spec/helpers/suite.lua (the helper .busted names).
 --
 -- What is recorded: every newcontext key and the protocol, verify,
 -- verifyext and option names passed to it; every call of a module
 -- function (ssl, ssl.context, ssl.x509); every method call on context,
 -- connection and certificate objects.
+--
+-- ci/run-specs runs each spec file in a busted process of its own: each
+-- process saves its record (M.save) in one directory, and the gate reads
+-- the union of them all (M.load).
 local M = package.loaded["spec.helpers.coverage"]
 if M then return M end
 M = { seen = {} }
@@ -77,6 +81,48 @@ function M.install()
       wrap_table(meta.__index, kind)
     end
   end
+end
+
+-- Lines of a record: "file<TAB>spec file" for each file the process ran,
+-- then "seen<TAB>kind<TAB>name".
+local function record_name(files)
+  local name = (files[1] or "none"):gsub("%.lua$", ""):gsub("[^%w_.-]", "_")
+  if #files > 1 then name = name .. "+" .. (#files - 1) end
+  return name .. ".cov"
+end
+
+-- save(dir, files): writes this process's record into dir (whole or not at
+-- all: a temporary file, then a rename).
+function M.save(dir, files)
+  local path = dir .. "/" .. record_name(files)
+  local f = assert(io.open(path .. ".tmp", "wb"))
+  for _, file in ipairs(files) do f:write("file\t", file, "\n") end
+  for kind, set in pairs(M.seen) do
+    for name in pairs(set) do f:write("seen\t", kind, "\t", name, "\n") end
+  end
+  assert(f:close())
+  assert(os.rename(path .. ".tmp", path))
+end
+
+-- load(dir) -> seen (the union: kind -> { name = true }), files (spec file
+-- -> true), for the records in dir (listed by `ls`).
+function M.load(dir)
+  local seen, files = {}, {}
+  local list = io.popen("ls '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  for entry in list:lines() do
+    if entry:match("%.cov$") then
+      for line in io.lines(dir .. "/" .. entry) do
+        local tag, a, b = line:match("^(%a+)\t([^\t]*)\t?(.*)$")
+        if tag == "file" then files[a] = true end
+        if tag == "seen" then
+          seen[a] = seen[a] or {}
+          seen[a][b] = true
+        end
+      end
+    end
+  end
+  list:close()
+  return seen, files
 end
 
 M.install()

@@ -58,7 +58,7 @@ function M.start(port, opts)
     luapeer.interpreter(), certs.root() .. "/spec/helpers/loadclient_main.lua",
     "127.0.0.1", tostring(port), certs.path("ca.pem"), tostring(opts.window or M.WINDOW),
   }
-  local h = process.spawn(argv, { stdin_fifo = true, name = "loadclient",
+  local h = process.spawn(argv, { stdin_fifo = true, name = "loadclient", env = luapeer.env(),
                                   max_life = opts.max_life or 900 })
   for name, fn in pairs(methods) do h[name] = fn end
   h.fd_limit = procstat.raise_nofile(h.pid, opts.fd_limit or loadserver.FD_LIMIT)

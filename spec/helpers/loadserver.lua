@@ -10,8 +10,8 @@
 --   srv:lines("DROP")               --> every DROP line so far
 --   srv:quit()                      --> true, exit code (0: clean exit)
 --
--- The child runs with the same interpreter and LUA_PATH/LUA_CPATH as
--- luapeer children, and with its descriptor limit raised to fd_limit
+-- The child runs with the same interpreter and module paths as luapeer
+-- children (luapeer.env), and with its descriptor limit raised to fd_limit
 -- (default 4096) before any client connects.
 
 local process = require "spec.helpers.process"
@@ -69,7 +69,7 @@ function M.start(opts)
     tostring(opts.deadline or 0),
   }
   local h = process.spawn(argv, { stdin_fifo = true, name = "loadserver",
-                                  env = opts.env, max_life = opts.max_life or 900 })
+                                  env = luapeer.env(opts.env), max_life = opts.max_life or 900 })
   for name, fn in pairs(methods) do h[name] = fn end
   h.fd_limit = procstat.raise_nofile(h.pid, opts.fd_limit or M.FD_LIMIT)
   local ok, out = h:wait_output("READY (%d+)", 10)

@@ -1,7 +1,7 @@
 -- spec/helpers/luapeer.lua - a one-connection TLS peer written in Lua, run in
 -- a child process (spec/helpers/luapeer_main.lua) with the same interpreter
--- ($SSLUA_LUA, else the one running now) and the inherited LUA_PATH and
--- LUA_CPATH, so `require "ssl"` there finds what the suite tests.
+-- ($SSLUA_LUA, else the one running now) and this process's module paths
+-- (M.env), so `require "ssl"` there finds what the suite tests.
 --
 --   local luapeer = require "spec.helpers.luapeer"
 --   local defer = require("spec.helpers.peer").cleanup(finally)  -- in an `it`
@@ -32,6 +32,30 @@ function M.interpreter()
   if e and e ~= "" then return e end
   if type(jit) == "table" then return "luajit" end
   return "lua" .. (_VERSION:match("%d+%.%d+") or "5.3")
+end
+
+-- "a;b" with every relative entry made absolute (from the repository root,
+-- where busted runs), for a child that may run elsewhere.
+local function absolute(paths)
+  return (paths:gsub("[^;]+", function(p)
+    if p:sub(1, 1) == "/" then return p end
+    return certs.root() .. "/" .. p:gsub("^%./", "")
+  end))
+end
+
+-- env([extra]) -> the environment for process.spawn that makes a child Lua
+-- load what this process loads: LUA_PATH/LUA_CPATH (and their versioned
+-- names, which a 5.2+ child reads first) from package.path/package.cpath -
+-- where .busted put the build first - plus `extra`.
+function M.env(extra)
+  local env = {}
+  local suffix = _VERSION:match("^Lua 5%.([2-9])$")
+  for name, paths in pairs { LUA_PATH = package.path, LUA_CPATH = package.cpath } do
+    env[name] = absolute(paths)
+    if suffix then env[name .. "_5_" .. suffix] = env[name] end
+  end
+  for k, v in pairs(extra or {}) do env[k] = v end
+  return env
 end
 
 function M.main_path()
@@ -97,7 +121,7 @@ local function start(role, params, opts)
   process.write_file(dir .. "/config.lua", encoded)
   local argv = { opts.lua or M.interpreter(), M.main_path(), dir .. "/config.lua" }
   local h = process.spawn(argv, {
-    dir = dir, name = "luapeer " .. role, env = opts.env,
+    dir = dir, name = "luapeer " .. role, env = M.env(opts.env),
     max_life = opts.max_life or (cfg.deadline + 10),
   })
   h.results = results

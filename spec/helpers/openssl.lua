@@ -9,6 +9,13 @@
 --   assert(cli:wait(10))
 --   local info = openssl.parse(cli:output())  -- protocol, cipher, verify...
 --
+-- With our module on the other end (ssl.wrap), in an `it`:
+--   local conn, ok, err = openssl.connect(defer, srv, client_params)
+--   local conn, ok, err, cli = openssl.accept_s_client(defer, { leaf = "client-rsa" },
+--                                                      server_params)
+--   local info = openssl.report(cli)            -- parse(), once s_client exited
+--   openssl.client_rounds(defer, srv, rounds)   -- one s_server, many clients
+--
 -- Things worth knowing about the openssl 3.0 tools:
 -- * s_server prints "ACCEPT" once it listens, except with -quiet, which
 --   prints nothing at all; readiness is taken from "ACCEPT" or from a LISTEN
@@ -233,6 +240,98 @@ function M.parse(out)
   r.connect_failed = out:find("connect:errno=", 1, true) ~= nil
   r.ok = r.cipher ~= nil and #r.errors == 0 and not r.connect_failed
   return r
+end
+
+-- error_counts(output) -> { [reason] = how many times } for the OpenSSL
+-- error lines of a tool's output (see parse).
+function M.error_counts(out)
+  local counts = {}
+  for _, reason in ipairs(M.parse(out).errors) do counts[reason] = (counts[reason] or 0) + 1 end
+  return counts
+end
+
+-- The rest drives our module against the tools; `defer` is the test's
+-- helpers.cleanup(finally), which gets every socket, connection and process.
+-- Waits are bounded by `timeout` (seconds, default 10).
+
+-- connect(defer, srv, params[, setup[, timeout]]) -> conn, ok, err
+-- Our client (ssl.wrap with params: a table or a context) to s_server `srv`:
+-- setup(conn) runs before the handshake (sni, setverifyhost...).
+function M.connect(defer, srv, params, setup, timeout)
+  timeout = timeout or 10
+  local tcp = defer(socket.tcp())
+  tcp:settimeout(timeout)
+  assert(tcp:connect(srv.host or "127.0.0.1", srv.port))
+  local conn = defer(assert(require("ssl").wrap(tcp, params)))
+  if setup then setup(conn) end
+  conn:settimeout(timeout)
+  local ok, err = conn:dohandshake()
+  return conn, ok, err
+end
+
+-- accept_s_client(defer, opts, params[, setup[, timeout]]) -> conn, ok, err, cli
+-- s_client (opts as for M.s_client, without port) against a listener of
+-- ours; its connection is wrapped with our server params, setup(conn) runs,
+-- then our side's handshake. cli is the s_client handle (still running).
+function M.accept_s_client(defer, opts, params, setup, timeout)
+  timeout = timeout or 10
+  local listener = defer(assert(socket.bind("127.0.0.1", 0)))
+  local _, port = listener:getsockname()
+  local o = { port = tonumber(port) }
+  for k, v in pairs(opts) do o[k] = v end
+  local cli = defer(M.s_client(o))
+  listener:settimeout(timeout)
+  local tcp = defer(assert(listener:accept()))
+  listener:close()
+  local conn = defer(assert(require("ssl").wrap(tcp, params)))
+  if setup then setup(conn) end
+  conn:settimeout(timeout)
+  local ok, err = conn:dohandshake()
+  return conn, ok, err, cli
+end
+
+-- report(cli[, timeout]) -> parse() of what s_client printed, once it has
+-- exited (the test fails if it does not within `timeout`).
+function M.report(cli, timeout)
+  require("luassert")(cli:wait(timeout or 10), "s_client did not exit: " .. cli:output())
+  return M.parse(cli:output())
+end
+
+-- client_rounds(defer, srv, rounds[, timeout]): our client connects to
+-- s_server `srv` (started with naccept = #rounds) once per round, in turn,
+-- and each connection is checked before the next one. A round:
+--   { what = "label: ", params = client params,
+--     client_err = nil (the handshake succeeds) | our client's error text,
+--     server_err = the error s_server prints when client_err is set,
+--     check = function(conn, what) (optional, after a successful handshake) }
+-- A successful round sends a line s_server must print; a failed one waits
+-- for s_server's error. At the end s_server has exited 0 having printed
+-- exactly the predicted errors.
+function M.client_rounds(defer, srv, rounds, timeout)
+  local luassert = require "luassert"
+  timeout = timeout or 10
+  local want = {}
+  for i, r in ipairs(rounds) do
+    local conn, ok, err = M.connect(defer, srv, r.params, nil, timeout)
+    if r.client_err == nil then
+      luassert.same({ true }, { ok, err }, r.what .. "handshake")
+      if r.check then r.check(conn, r.what) end
+      local line = "round-" .. i .. "\n"
+      luassert.equal(#line, conn:send(line), r.what .. "send")
+      luassert(srv:wait_output(line, timeout, true), r.what .. "s_server did not print the line: " .. srv:output())
+      conn:close()
+    else
+      luassert.same({ false, r.client_err }, { ok, err }, r.what .. "handshake")
+      conn:close()
+      want[r.server_err] = (want[r.server_err] or 0) + 1
+      local function seen() return (M.error_counts(srv:output())[r.server_err] or 0) >= want[r.server_err] end
+      local deadline = socket.gettime() + timeout
+      while not seen() and socket.gettime() < deadline do socket.sleep(0.01) end
+      luassert(seen(), r.what .. "s_server should report '" .. r.server_err .. "': " .. srv:output())
+    end
+  end
+  luassert.same({ true, 0 }, { srv:wait(timeout) })
+  luassert.same(want, M.error_counts(srv:output()))
 end
 
 return M

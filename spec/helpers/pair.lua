@@ -4,6 +4,7 @@
 --
 --   local s, c = pair.tcp()                      -- connected LuaSocket objects
 --   local srv, cli, sres, cres = pair.connect(server_params, client_params)
+--   local srv, cli = pair.established(server_params, client_params)  -- or fails
 --   -- sres/cres = { ok = true } or { ok = false, err = "..." }
 local socket = require "socket"
 local ssl    = require "ssl"
@@ -82,6 +83,32 @@ end
 function pair.wrap(server_params, client_params, host)
   local stcp, ctcp = pair.tcp(host)
   return assert(ssl.wrap(stcp, server_params)), assert(ssl.wrap(ctcp, client_params))
+end
+
+-- established(server_params, client_params[, setup]) -> server, client:
+-- wraps both ends, calls setup(server, client), handshakes, and fails the
+-- test (with each side's error) unless both ends succeeded.
+function pair.established(server_params, client_params, setup)
+  local luassert = require "luassert"
+  local server, client = pair.wrap(server_params, client_params)
+  if setup then setup(server, client) end
+  local sres, cres = pair.handshake(server, client)
+  luassert.is_true(sres.ok, "server: " .. tostring(sres.err))
+  luassert.is_true(cres.ok, "client: " .. tostring(cres.err))
+  return server, client
+end
+
+-- client_result(defer, server_params, client_params[, setup])
+--   -> client's result, client, server
+-- Like established, but returns the client's handshake result instead of
+-- insisting on success; both ends are registered with `defer` (the test's
+-- helpers.cleanup(finally)).
+function pair.client_result(defer, server_params, client_params, setup)
+  local server, client = pair.wrap(server_params, client_params)
+  defer(server); defer(client)
+  if setup then setup(server, client) end
+  local _, cres = pair.handshake(server, client)
+  return cres, client, server
 end
 
 -- The negotiated protocol version of a connected endpoint, e.g. "TLSv1.3".

@@ -251,7 +251,8 @@ describe("verify reasons", function()
 
     for _, role in ipairs(ROLES) do
       for _, case in ipairs(CASES) do
-        it(role.name .. ", " .. case.name .. ": a verify error; past the leaf, its subject is openssl x509's for that depth of the chain sent", function()
+        it(role.name .. ", " .. case.name .. ": a verify error; past the leaf, " ..
+           "its subject is openssl x509's for that depth of the chain sent", function()
           local want = expected(case, role)
           assert.is_number(want.code)
           assert.is_true(want.code > 0)

@@ -34,9 +34,12 @@ end
 local function step(conn, state)
   if state.done then return end
   local ok, err = conn:dohandshake()
+  -- tostring: with errorobjects = true the error is an object whose
+  -- tostring() is the message.
+  local why = tostring(err)
   if ok then
     state.done, state.ok = true, true
-  elseif err ~= "wantread" and err ~= "wantwrite" then
+  elseif why ~= "wantread" and why ~= "wantwrite" then
     state.done, state.ok, state.err = true, false, err
   end
 end

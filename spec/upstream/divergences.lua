@@ -1065,4 +1065,44 @@ add(W14, "spec/psk_spec.lua", {
   "psk on TLSv1.3 a verifying server and a verifying client still agree on the PSK",
 })
 
+-- spec/verify_reasons_spec.lua and spec/load_errors_spec.lua: why a
+-- handshake or a credential failed. First match wins, so the narrower
+-- entries come first.
+local VR, LE = "spec/verify_reasons_spec.lua", "spec/load_errors_spec.lua"
+add_match({ "lacks", "verifyhost is an sslua addition: LuaSec 1.2 ignores the parameter and checks no host name or IP address, so a handshake with a certificate for another name succeeds" },
+  VR, "^verify reasons .*blocking .- %(verifyhost%): ")
+add_match({ "lacks", "LuaSec 1.2 fails a verification with the bare 'certificate verify failed' (no verify reason, depth or subject) and answers getpeerverification() after a failed handshake with false, 'closed'" },
+  VR, "^verify reasons .*blocking .-: the message and getpeerverification%(%)$")
+add_match({ "lacks", "errorobjects is an sslua addition: LuaSec 1.2 ignores the parameter, so dohandshake and newcontext return the message string instead of an error object" },
+  VR, "^verify reasons .-: the error object")
+add_match({ "lacks", "errorobjects is an sslua addition: LuaSec 1.2 ignores the parameter, so dohandshake and newcontext return the message string instead of an error object" },
+  LE, "^load errors newcontext's error object ")
+add_match({ "lacks", "the pkcs12 parameter is an sslua addition: LuaSec 1.2 ignores it, so newcontext succeeds without loading the bundle" },
+  LE, "^load errors .- pkcs12[ :]")
+add_match({ "lacks", "key, certificate and cafile as data in memory are an sslua addition: LuaSec 1.2 takes the string as a file name, and its message carries a stale error queue's '(null)' or an unrelated reason" },
+  LE, "^load errors .- data: ")
+add_match({ "deliberate", "a capath that does not exist or is not a directory: LuaSec 1.2 accepts it silently (OpenSSL looks nothing up there); sslua fails newcontext with 'error loading CA locations (<strerror>)' (README: differences on purpose)" },
+  LE, "^load errors .- capath: ")
+add_match({ "deliberate", "an encrypted key without a password: LuaSec 1.2 leaves OpenSSL's terminal prompt in place, which without a terminal fails as 'bad decrypt'; sslua never prompts and says 'password required' (README: differences on purpose)" },
+  LE, "^load errors .- private key: encrypted, no password: ")
+local STALE_QUEUE = { "fault", "LuaSec 1.2 on OpenSSL 3 words a failed load from the top of a stale or empty error queue - '(null)' or 'system lib' - instead of strerror's or OpenSSL's reason, so Prosody's certificate manager gives the wrong advice (e.g. 'Check that the file exists and the permissions are correct' for a missing file)" }
+for _, case in ipairs({
+  { "certificate: no such file", "certificate", "No such file or directory" },
+  { "certificate: a file we may not read", "certificate", "Permission denied" },
+  { "private key: no such file", "private key", "No such file or directory" },
+  { "private key: a file without PEM content", "private key", "unsupported" },
+  { "private key: encrypted, a wrong password", "private key", "bad decrypt" },
+  { "private key: encrypted, a password function giving a wrong one", "private key", "bad decrypt" },
+  { "cafile: no such file", "CA locations", "No such file or directory" },
+}) do
+  local name, what, reason = case[1], case[2], case[3]
+  add(STALE_QUEUE, LE, {
+    ("load errors newcontext's message %s: 'error loading %s (%s)'"):format(name, what, reason),
+    ("load errors read the way Prosody reads LuaSec's %s: the what-part parses and the advice is LuaSec's for '%s'"):format(name, reason),
+  })
+end
+add(STALE_QUEUE, LE, {
+  "load errors read the way Prosody reads LuaSec's a missing file: 'Check that the path is correct, and the file exists.'",
+})
+
 return list

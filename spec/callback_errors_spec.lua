@@ -69,19 +69,19 @@ local CALLBACKS = {
   { name = "password function (key file)", side = "newcontext",
     make = function(fn) return server { key = ENC_KEY, certificate = C "server-rsa-chain.pem", password = fn } end,
     good = function() return PASSWORD end,
-    prefix = "error loading private key (" .. ENC_KEY .. ": password callback failed: ",
+    prefix = "error loading private key (password callback failed: ",
     placeholder = function() return "(error object)" end },
 
   { name = "password function (key data)", side = "newcontext",
     make = function(fn) return server { key = read "server-rsa-enc.key", certificate = C "server-rsa-chain.pem", password = fn } end,
     good = function() return PASSWORD end,
-    prefix = "error loading private key (memory: password callback failed: ",
+    prefix = "error loading private key (password callback failed: ",
     placeholder = function() return "(error object)" end },
 
   { name = "password function (PKCS#12)", side = "newcontext",
     make = function(fn) return { mode = "server", protocol = "any", pkcs12 = PKCS12, password = fn } end,
     good = function() return PASSWORD end,
-    prefix = "error loading PKCS#12 (memory: password callback failed: ",
+    prefix = "error loading PKCS#12 (password callback failed: ",
     placeholder = function() return "(error object)" end },
 
   { name = "dhparam function", side = "newcontext",

@@ -5,6 +5,7 @@ local ssl     = require "ssl"
 local socket  = require "socket"
 local certs   = require "spec.helpers.certs"
 local pair    = require "spec.helpers.pair"
+local oracle  = require "spec.helpers.x509oracle"
 
 local C = certs.path
 
@@ -42,11 +43,14 @@ describe("error objects", function()
     finally(function() s:close(); c:close() end)
     local _, cres = handshake(s, c)
     local err = cres.err
+    local expected = oracle.verify { leaf = C "server-rsa.pem", untrusted = C "int-ca.pem",
+                                     cafile = C "rogue-ca.pem" }
     assert.is_table(err)
-    assert.equal("certificate verify failed", tostring(err))
+    assert.equal(("certificate verify failed (%s at depth %d: %s)"):format(
+      expected.reason, expected.depth, expected.subject), tostring(err))
     assert.equal("verify", err.kind)
-    assert.equal("certificate verify failed", err.reason)
-    assert.equal("certificate verify failed", err.message)
+    assert.equal(expected.reason, err.reason)
+    assert.equal(tostring(err), err.message)
     assert.equal(20, err.verify_code)          -- unable to get local issuer certificate
     assert.equal(1, err.depth)                 -- int-ca: no trusted issuer
     assert.is_number(err.openssl_code)
@@ -54,7 +58,7 @@ describe("error objects", function()
     local _, again = c:dohandshake()
     assert.is_true(again == err)
     assert.is_false(rawequal(again, err))
-    assert.is_false(err == "certificate verify failed")
+    assert.is_false(err == tostring(err))
     assert.equal("closed", tostring(select(2, c:receive())))
   end)
 
@@ -103,7 +107,8 @@ describe("error objects", function()
   it("are off by default and refuse non-booleans", function()
     local s, c, _, cres = pair.connect(server { errorobjects = false }, client { cafile = C "rogue-ca.pem" })
     finally(function() s:close(); c:close() end)
-    assert.equal("certificate verify failed", cres.err)
+    assert.equal(oracle.handshake_message { leaf = C "server-rsa.pem", untrusted = C "int-ca.pem",
+                                            cafile = C "rogue-ca.pem" }, cres.err)
     assert.same({ nil, "invalid errorobjects parameter (boolean expected, got string)" },
                 { ssl.newcontext(client { errorobjects = "yes" }) })
   end)

@@ -105,22 +105,28 @@ describe("params key and certificate", function()
     end
   end)
 
-  it("name the missing key file and the reason", function()
+  -- LuaSec's shape, the reason alone in the parentheses (programs parse
+  -- it); with errorobjects = true the file is in the error object.
+  it("say why a key file cannot be loaded, and name it in the error object", function()
     rejects(server { key = "/nonexistent/k.pem" },
-            "error loading private key (/nonexistent/k.pem: No such file or directory)", true)
+            "error loading private key (No such file or directory)", true)
+    local _, err = ssl.newcontext(server { key = "/nonexistent/k.pem", errorobjects = true })
+    assert.same({ "load", "private key", "No such file or directory", "/nonexistent/k.pem" },
+                { err.kind, err.what, err.reason, err.file })
   end)
 
-  it("name the missing certificate file", function()
+  it("say why a certificate file cannot be loaded", function()
     rejects(server { certificate = "/nonexistent/c.pem" },
-            "error loading certificate (/nonexistent/c.pem: No such file or directory)", true)
+            "error loading certificate (No such file or directory)", true)
   end)
 
   it("reject a file that holds no certificate", function()
-    rejects(server { certificate = C "server-rsa.key" }, "^error loading certificate %(.+server%-rsa%.key: .+%)$")
+    rejects(server { certificate = C "server-rsa.key" }, "error loading certificate (no start line)", true)
   end)
 
   it("reject a file that holds no key", function()
-    rejects(server { key = C "server-rsa.pem" }, "^error loading private key %(.+server%-rsa%.pem: .+%)$")
+    -- OpenSSL 3's decoders find no key type that reads it
+    rejects(server { key = C "server-rsa.pem" }, "^error loading private key %([%w ]+%)$")
   end)
 
   it("reject a key that does not match the certificate", function()
@@ -154,16 +160,16 @@ describe("param password", function()
   end)
 
   it("rejects a wrong password with OpenSSL's reason", function()
-    rejects(server { key = enc, password = "wrong" }, "^error loading private key %(.+: bad decrypt%)$")
+    rejects(server { key = enc, password = "wrong" }, "error loading private key (bad decrypt)", true)
   end)
 
   it("never prompts: a missing password is an error", function()
-    rejects(server { key = enc }, "^error loading private key %(.+: password required%)$")
+    rejects(server { key = enc }, "error loading private key (password required)", true)
   end)
 
   it("turns an error inside the callback into a message", function()
     rejects(server { key = enc, password = function() error("vault locked", 0) end },
-            "^error loading private key %(.+: password callback failed: vault locked%)$")
+            "error loading private key (password callback failed: vault locked)", true)
   end)
 
   it("treats a non-string callback result as an empty passphrase", function()
@@ -219,20 +225,20 @@ describe("params cafile and capath", function()
 
   it("name a missing cafile", function()
     rejects(client { cafile = "/nonexistent/ca.pem" },
-            "error loading CA locations (/nonexistent/ca.pem: No such file or directory)", true)
+            "error loading CA locations (No such file or directory)", true)
   end)
 
   it("reject a cafile without certificates", function()
-    rejects(client { cafile = C "password.txt" }, "^error loading CA locations %(.+password%.txt: .+%)$")
+    rejects(client { cafile = C "password.txt" }, "error loading CA locations (no certificate or crl found)", true)
   end)
 
   it("reject a missing capath, which LuaSec accepted silently", function()
     rejects(client { capath = "/nonexistent/dir" },
-            "error loading CA locations (/nonexistent/dir: No such file or directory)", true)
+            "error loading CA locations (No such file or directory)", true)
   end)
 
   it("reject a capath that is a file", function()
-    rejects(client { capath = C "ca.pem" }, "^error loading CA locations %(.+: Not a directory%)$")
+    rejects(client { capath = C "ca.pem" }, "error loading CA locations (Not a directory)", true)
   end)
 
   it("reject non-string values", function()

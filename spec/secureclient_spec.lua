@@ -6,6 +6,7 @@ local certs   = require "spec.helpers.certs"
 local identity = require "spec.helpers.identity"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
+local oracle  = require "spec.helpers.x509oracle"
 
 local C = certs.path
 local run, MISMATCH = identity.run, identity.MISMATCH
@@ -27,7 +28,9 @@ describe("ssl.secureclient", function()
 
   it("checks the server's certificate and name", function()
     local defer = helpers.cleanup(finally)
-    assert.same({ ok = false, err = "certificate verify failed" },
+    -- the system store does not hold the test root
+    assert.same({ ok = false, err = oracle.handshake_message {
+                  leaf = C "server-rsa.pem", untrusted = C "int-ca.pem", cafile = false } },
                 (run(defer, nil, ssl.secureclient { verifyhost = "localhost" })))
     assert.same({ ok = true }, (run(defer, nil, ssl.secureclient {
       verifyhost = "localhost", cafile = C "ca.pem" })))

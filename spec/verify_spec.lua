@@ -19,6 +19,7 @@ local certs   = require "spec.helpers.certs"
 local pair    = require "spec.helpers.pair"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
+local x509oracle = require "spec.helpers.x509oracle"
 
 local C, NIL = certs.path, certs.NIL
 
@@ -96,29 +97,49 @@ end
 -- leaf and the anchor); 2. the purpose (EKU) of the leaf for the role;
 -- 3. validity periods. Revocation and host names are not checked (known
 -- gaps, see the top). nil: the chain verifies.
+--
+-- Also where: the depth of the certificate the error is about (0: the
+-- leaf; path[i] is at depth i) and that certificate's name. The chain
+-- stops at the last certificate whose issuer was found: a missing issuer
+-- is reported at the depth of the certificate that needs it, a sent but
+-- untrusted root at its own depth, a chain over the limit at the first
+-- intermediate past it (even when the root would not have been trusted:
+-- the limit is met first).
 local function verify_error(p, trust, depth, purpose)
   local L, store = p.leaf, set(TRUST[trust].store)
-  local intermediates = 0
+  local function at(d) return d == 0 and p.name or L.path[d] end
   if L.self_signed then
-    if not store[p.name] then return "self-signed certificate" end
+    if not store[p.name] then return "self-signed certificate", 0, p.name end
   else
     for i, ca in ipairs(L.path) do
       if i == #L.path then                      -- the root
         if not store[ca] then
-          return p.sent[ca] and "self-signed certificate in certificate chain"
-            or "unable to get local issuer certificate"
+          if p.sent[ca] then return "self-signed certificate in certificate chain", i, ca end
+          return "unable to get local issuer certificate", i - 1, at(i - 1)
         end
       elseif not (p.sent[ca] or store[ca]) then
-        return "unable to get local issuer certificate"
+        return "unable to get local issuer certificate", i - 1, at(i - 1)
+      elseif depth and i > depth then
+        -- found while building, before anything about the root is known
+        return "certificate chain too long", i, ca
       end
     end
-    intermediates = #L.path - 1
   end
-  if depth and intermediates > depth then return "certificate chain too long" end
-  if L.eku ~= purpose then return "unsuitable certificate purpose" end
-  if L.time == "expired" then return "certificate has expired" end
-  if L.time == "notyet" then return "certificate is not yet valid" end
+  if L.eku ~= purpose then return "unsuitable certificate purpose", 0, p.name end
+  if L.time == "expired" then return "certificate has expired", 0, p.name end
+  if L.time == "notyet" then return "certificate is not yet valid", 0, p.name end
   return nil
+end
+
+-- The handshake message for a verification error: OpenSSL's text, and past
+-- the leaf where the chain failed, with the subject as openssl x509 prints
+-- it in RFC 2253 form (spec/verify_reasons_spec.lua checks the same against
+-- openssl verify itself).
+local subjects = {}
+local function verify_failed(verr, depth, name)
+  if depth == 0 then return ("certificate verify failed (%s)"):format(verr) end
+  subjects[name] = subjects[name] or x509oracle.subject(certs.read(name .. ".pem"))
+  return ("certificate verify failed (%s at depth %d: %s)"):format(verr, depth, subjects[name])
 end
 
 -- The alert the rejecting side sends for a verification error, as the
@@ -164,14 +185,14 @@ local function expect(case)
   local p = presented(case.presented)
   local tls13 = case.protocol == "tlsv1_3"
   if case.role == "server" then
-    local verr = verify_error(p, case.trust, case.depth, "serverAuth")
+    local verr, vdepth, vname = verify_error(p, case.trust, case.depth, "serverAuth")
     if not verr then
       ok.why = p.leaf.hostname_mismatch and "verifies (known gap: no host name check)"
         or (p.leaf.revoked and "verifies (known gap: no CRL check without crl_check)")
         or "verifies"
       return ok
     end
-    return { client = "certificate verify failed", server = ALERT[verr], why = verr }
+    return { client = verify_failed(verr, vdepth, vname), server = ALERT[verr], why = verr }
   end
   -- our server checks the client
   local server_err, alert, why
@@ -183,9 +204,9 @@ local function expect(case)
     server_err, why = "peer did not return a certificate", "no certificate"
     alert = tls13 and "tlsv13 alert certificate required" or "sslv3 alert handshake failure"
   else
-    local verr = verify_error(p, case.trust, case.depth, "clientAuth")
+    local verr, vdepth, vname = verify_error(p, case.trust, case.depth, "clientAuth")
     if not verr then ok.why = "verifies" return ok end
-    server_err, alert, why = "certificate verify failed", ALERT[verr], verr
+    server_err, alert, why = verify_failed(verr, vdepth, vname), ALERT[verr], verr
   end
   -- TLS 1.3: the client's handshake is over once it sent its Finished; it
   -- learns of the rejection from the alert, on its first read.
@@ -367,15 +388,19 @@ describe("verification", function()
   it("the oracle gives the contract's texts for the reference cases", function()
     local function e(t) t.mode = t.mode or MODES[2]; t.trust = t.trust or "ca"
       t.protocol = t.protocol or "tlsv1_3"; local r = expect(t); r.why = nil; return r end
-    assert.same({ client = "certificate verify failed", server = "tlsv1 alert unknown ca" },
+    assert.same({ client = "certificate verify failed (self-signed certificate in certificate chain at depth 1: "
+                  .. "CN=sslua Rogue CA,OU=rogue-ca,O=sslua Test PKI)", server = "tlsv1 alert unknown ca" },
       e { role = "server", presented = "untrusted" })
-    assert.same({ client = "certificate verify failed", server = "sslv3 alert certificate expired" },
+    assert.same({ client = "certificate verify failed (certificate has expired)",
+                  server = "sslv3 alert certificate expired" },
       e { role = "server", presented = "expired" })
-    assert.same({ client = "certificate verify failed", server = "sslv3 alert unsupported certificate" },
+    assert.same({ client = "certificate verify failed (unsuitable certificate purpose)",
+                  server = "sslv3 alert unsupported certificate" },
       e { role = "server", presented = "server-eku-client" })
     assert.same({ client = true, server = true }, e { role = "server", presented = "wronghost" })
     assert.same({ client = true, server = true }, e { role = "server", presented = "revoked", trust = "ca-crl" })
-    assert.same({ client = "certificate verify failed", server = "tlsv1 alert unknown ca" },
+    assert.same({ client = "certificate verify failed (certificate chain too long at depth 3: "
+                  .. "CN=sslua Deep CA 2,OU=deep2,O=sslua Test PKI)", server = "tlsv1 alert unknown ca" },
       e { role = "server", presented = "deep", depth = 2 })
     assert.same({ client = true, server = true }, e { role = "server", presented = "deep" })
     assert.same({ server = "peer did not return a certificate", client = true,

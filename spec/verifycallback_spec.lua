@@ -6,6 +6,7 @@ local certs   = require "spec.helpers.certs"
 local identity = require "spec.helpers.identity"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
+local oracle  = require "spec.helpers.x509oracle"
 
 local C = certs.path
 local client, run = identity.client, identity.run
@@ -37,11 +38,12 @@ describe("verifycallback", function()
     assert.same({ false, "unable to get local issuer certificate" }, { c:getpeerverification() })
   end)
 
-  it("false rejects with the plain message", function()
+  it("false rejects: OpenSSL's application verification failure, where it happened", function()
     local defer = helpers.cleanup(finally)
     local cres = run(defer, nil, client {
       verifycallback = function(_, _, depth) return depth ~= 1 end })
-    assert.same({ ok = false, err = "certificate verify failed" }, cres)
+    assert.same({ ok = false, err = "certificate verify failed (application verification failure at depth 1: "
+                                    .. oracle.subject(certs.read "int-ca.pem") .. ")" }, cres)
   end)
 
   it("an error or a non-boolean rejects, with the reason in the message", function()
@@ -83,7 +85,7 @@ describe("verifycallback", function()
       verifycallback = function(ok, _, depth) depths[#depths + 1] = depth; return ok and depth > 0 end,
     })
     local _, ok, err, cli = openssl.accept_s_client(defer, { leaf = "client-rsa", stdin = "" }, ctx, nil, 5)
-    assert.same({ false, "certificate verify failed" }, { ok, err })
+    assert.same({ false, "certificate verify failed (application verification failure)" }, { ok, err })
     assert.same({ 2, 1, 0 }, depths)
     cli:wait(5)
   end)

@@ -10,6 +10,8 @@
 --   --       subject = "CN=...,OU=...,O=...", output = "..." }, or
 --   -- r = { ok = true, output = "..." } when the chain verifies
 --   oracle.subject(pem_text)   -- "CN=...": `openssl x509 -subject` of it
+--   oracle.handshake_message(opts) -- what a handshake that fails on this
+--       chain says: "certificate verify failed (REASON[ at depth N: SUBJECT])"
 --
 -- Why the first error: openssl verify's own callback lets verification go
 -- on after some errors (an expired or self-signed leaf, extension errors)
@@ -59,10 +61,12 @@ end
 
 -- verify(opts) -> parsed result (see parse) with .output and .argv.
 --   opts.leaf       the certificate to verify (path)
---   opts.cafile     trust anchors (path); opts.untrusted the chain a peer sent
+--   opts.cafile     trust anchors (path; false: none, not even the system's);
+--                   opts.untrusted the chain a peer sent
 --   opts.purpose    "sslserver" | "sslclient" | nil
 --   opts.hostname   -verify_hostname; opts.ip -verify_ip
---   opts.depth      -verify_depth; opts.crl_check true: -crl_check
+--   opts.depth      -verify_depth; opts.crl_check true: -crl_check;
+--                   opts.crl_check_all true: -crl_check_all
 function M.verify(opts)
   local argv = { M.bin, "verify", "-nameopt", "RFC2253" }
   local function add(flag, value)
@@ -71,6 +75,9 @@ function M.verify(opts)
       if value ~= true then argv[#argv + 1] = tostring(value) end
     end
   end
+  if opts.cafile == false then   -- no trust at all, not even the system's
+    argv[#argv + 1] = "-no-CAfile"; argv[#argv + 1] = "-no-CApath"; argv[#argv + 1] = "-no-CAstore"
+  end
   add("-CAfile", opts.cafile)
   add("-untrusted", opts.untrusted)
   add("-purpose", opts.purpose)
@@ -78,6 +85,7 @@ function M.verify(opts)
   add("-verify_ip", opts.ip)
   add("-verify_depth", opts.depth)
   add("-crl_check", opts.crl_check)
+  add("-crl_check_all", opts.crl_check_all)
   argv[#argv + 1] = assert(opts.leaf, "x509oracle.verify: opts.leaf required")
   local out = run(argv)
   local r = M.parse(out)
@@ -86,6 +94,18 @@ function M.verify(opts)
   end
   r.output, r.argv = out, argv
   return r
+end
+
+-- handshake_message(opts) -> the message of a handshake whose verification
+-- fails as `openssl verify` (opts as for verify) fails on the same chain:
+-- OpenSSL's reason, and past the leaf the depth and subject.
+function M.handshake_message(opts)
+  local r = M.verify(opts)
+  if r.ok then error("x509oracle: this chain verifies:\n" .. r.output, 2) end
+  if r.depth > 0 then
+    return ("certificate verify failed (%s at depth %d: %s)"):format(r.reason, r.depth, r.subject)
+  end
+  return ("certificate verify failed (%s)"):format(r.reason)
 end
 
 -- subject(pem) -> the RFC 2253 subject of the first certificate in `pem`

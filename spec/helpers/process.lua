@@ -87,6 +87,18 @@ end
 
 local function now() return socket.gettime() end
 
+-- run(argv, seconds[, stdin_file]) -> everything the command printed
+-- (stdout and stderr), for short commands that read local files only; the
+-- command is killed after `seconds`.
+function M.run(argv, seconds, stdin_file)
+  local cmd = "timeout " .. tostring(seconds) .. " " .. shell_join(argv) ..
+    (stdin_file and (" <" .. quote(stdin_file)) or " </dev/null") .. " 2>&1"
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 -- Creates a private temporary directory (mode 0700) and returns its path.
 function M.mktempdir(prefix)
   local p = io.popen("mktemp -d " .. quote("/tmp/" .. (prefix or "sslua-spec") .. ".XXXXXXXX") .. " 2>/dev/null")

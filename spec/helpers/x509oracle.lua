@@ -31,12 +31,7 @@ M.bin = os.getenv("SSLUA_OPENSSL") or "openssl"
 M.TIMEOUT = 10   -- seconds; openssl verify reads local files only
 
 local function run(argv, stdin_file)
-  local cmd = "timeout " .. M.TIMEOUT .. " " .. process.shell_join(argv) ..
-    (stdin_file and (" <" .. process.quote(stdin_file)) or "") .. " 2>&1"
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("*a")
-  p:close()
-  return out
+  return process.run(argv, M.TIMEOUT, stdin_file)
 end
 
 -- parse(output) -> the first error as { code, depth, reason, subject,

@@ -84,14 +84,17 @@ $(OBJDIR) $(LIBDIR):
 certs:
 	@./certs/gen.sh $(CERTDIR)
 
-# The spec suite, then the quick interop matrix; each prints its own
-# "N passed, N failed" and the last line is their sum (ci/total).
+# The spec suite, the interop harness's unit tests, then the quick interop
+# matrix; each prints its own "N passed, N failed" and the last line is
+# their sum (ci/total).
 test: build test-deps certs
 	@mkdir -p build/reports
 	-$(LUA_ENV) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  ./ci/run-specs $(BUSTED) spec 2>&1 | tee build/reports/spec.log
+	-python3 -B interop/tests/run.py 2>&1 | tee build/reports/interop-unit.log
 	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
-	@./ci/total build/reports/spec.log build/reports/interop-quick.log
+	@./ci/total build/reports/spec.log build/reports/interop-unit.log \
+	  build/reports/interop-quick.log
 
 spec: test
 

@@ -248,9 +248,8 @@ def raw_sslv3(cfg):
     return res
 
 
-class Driver:
-    def __init__(self):
-        self.servers = {}
+class Driver(peerlib.Driver):
+    Server = Server
 
     def hello(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -279,16 +278,6 @@ class Driver:
                 "sni_switch": True,
             },
         }
-
-    def start_server(self, ident, cfg):
-        srv = Server(ident, cfg)
-        self.servers[ident] = srv
-        return srv.port
-
-    def stop_server(self, ident):
-        srv = self.servers.pop(ident, None)
-        if srv:
-            srv.stop()
 
     def _client_ctx(self, cfg):
         ctx = base_context(cfg, "client")
@@ -354,10 +343,6 @@ class Driver:
             return res
         res2, _ = self._connect(ctx, cfg, session=session)
         return res2
-
-    def close(self):
-        for ident in list(self.servers):
-            self.stop_server(ident)
 
 
 if __name__ == "__main__":

@@ -53,13 +53,16 @@ def signal_group(pid, sig):
         return False
 
 
-def stop(proc, grace=GRACE):
-    """Ends proc and its process group: SIGTERM, up to `grace` seconds for
-    the exit (0: none), then SIGKILL to the group - also when the leader
-    has exited, for the children it left. Closes the pipes to and from it.
-    Returns the exit status, or None if the process could not be reaped."""
+def stop(proc, grace=None):
+    """Ends proc and its process group: SIGTERM, up to `grace` seconds
+    (default GRACE; 0: none) for the exit, then SIGKILL to the group - also
+    when the leader has exited, for the children it left. Closes the pipes
+    to and from it. Returns the exit status, or None if the process could
+    not be reaped."""
     if proc is None:
         return None
+    if grace is None:
+        grace = GRACE
     if proc.poll() is None and grace > 0 and signal_group(proc.pid, signal.SIGTERM):
         try:
             proc.wait(grace)

@@ -23,11 +23,13 @@ import signal
 import subprocess
 import threading
 import time
+import weakref
 
 GRACE = 2.0          # seconds from SIGTERM to SIGKILL
 REAP_WAIT = 5.0      # seconds to wait for the exit after SIGKILL
 
 _live = set()        # children started and not yet stopped
+_reading = weakref.WeakSet()    # pipes a LineReader reads (and closes at their end)
 _live_lock = threading.Lock()
 
 
@@ -56,9 +58,9 @@ def signal_group(pid, sig):
 def stop(proc, grace=None):
     """Ends proc and its process group: SIGTERM, up to `grace` seconds
     (default GRACE; 0: none) for the exit, then SIGKILL to the group - also
-    when the leader has exited, for the children it left. Closes the pipes
-    to and from it. Returns the exit status, or None if the process could
-    not be reaped."""
+    when the leader has exited, for the children it left. Closes its pipes
+    (one that a LineReader reads, the reader closes at its end). Returns the
+    exit status, or None if the process could not be reaped."""
     if proc is None:
         return None
     if grace is None:
@@ -73,15 +75,22 @@ def stop(proc, grace=None):
         proc.wait(REAP_WAIT)
     except subprocess.TimeoutExpired:
         pass
-    for stream in (proc.stdin, proc.stdout, proc.stderr):
-        try:
-            if stream:
-                stream.close()
-        except (OSError, ValueError):
-            pass
     with _live_lock:
         _live.discard(proc)
+        # A pipe being read is left to its reader: closing it would wait for
+        # that read, which never ends if an escaped grandchild holds the pipe.
+        streams = [s for s in (proc.stdin, proc.stdout, proc.stderr)
+                   if s and s not in _reading]
+    for stream in streams:
+        close_quietly(stream)
     return proc.returncode
+
+
+def close_quietly(stream):
+    try:
+        stream.close()
+    except (OSError, ValueError):
+        pass
 
 
 def stop_all(grace=1.0):
@@ -124,6 +133,8 @@ class LineReader:
         self.eof = False
         self._lines = queue.Queue()
         self._handle = handle or self._lines.put
+        with _live_lock:
+            _reading.add(stream)
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
     def _read(self, stream):
@@ -137,6 +148,9 @@ class LineReader:
                 self._handle(raw.rstrip("\r\n"))
         except (OSError, ValueError):      # the pipe was closed under us
             pass
+        with _live_lock:
+            _reading.discard(stream)
+        close_quietly(stream)
         self._handle(None)
 
     def readline(self, until):

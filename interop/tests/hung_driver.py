@@ -20,7 +20,7 @@ HANG_SECONDS = 120
 
 
 def hang():
-    child = processes.start([sys.executable, "-c", "import time; time.sleep(%d)" % HANG_SECONDS])
+    child = processes.start(["sleep", str(HANG_SECONDS)])
     with open(os.environ["HANG_PIDS"], "a") as f:
         f.write("%d %d\n" % (os.getpid(), child.pid))
     time.sleep(HANG_SECONDS)

@@ -2,7 +2,7 @@
 fault case's sslua, a benchmark driver - is stopped with its whole process
 group, reported as a failure by name, and the run goes on.
 
-The hung programs are hang.py and hung_driver.py (they ignore SIGTERM or
+The hung programs are hang.sh and hung_driver.py (they ignore SIGTERM or
 never answer); the bounds are set to a second or two here. The checks are
 on what happened, never on how long it took."""
 
@@ -23,7 +23,7 @@ import processes
 import sslua_runner
 from benchlib import procs
 
-HANG = os.path.join(TESTS, "hang.py")
+HANG = os.path.join(TESTS, "hang.sh")
 HUNG_DRIVER = os.path.join(TESTS, "hung_driver.py")
 
 
@@ -140,7 +140,7 @@ class InteropCases(HangTest):
         self.assertAllStopped(2)
 
     def test_a_hung_peer_client_fails_each_case_by_name_and_the_batch_goes_on(self):
-        """sslua's server (hang.py saying it listens) and a peer driver whose
+        """sslua's server (hang.sh saying it listens) and a peer driver whose
         clients never answer: every case fails as a timeout, each try gets a
         new driver, and nothing of any driver is left running."""
         env = StubEnv(self.tmp.name)
@@ -202,7 +202,7 @@ class BenchDrivers(HangTest):
         with self.assertRaises(procs.DriverError) as caught:
             with procs.Group() as g:
                 g.start([HANG, "hs", "server"], dict(os.environ), log).finish(1)
-        self.assertIn("hang.py hs server: timed out", str(caught.exception))
+        self.assertIn("hang.sh hs server: timed out", str(caught.exception))
         self.assertAllStopped(2)
 
 

@@ -85,15 +85,17 @@ certs:
 	@./certs/gen.sh $(CERTDIR)
 
 # The spec suite (ci/run-specs: each spec file in a busted process of its
-# own, under a time limit; .busted loads the build SSLUA_BUILD names), then
-# the quick interop matrix; each prints its own "N passed, N failed" and the
-# last line is their sum (ci/total).
+# own, under a time limit; .busted loads the build SSLUA_BUILD names), the
+# interop harness's unit tests, then the quick interop matrix; each prints
+# its own "N passed, N failed" and the last line is their sum (ci/total).
 test: build test-deps certs
 	@mkdir -p build/reports
 	-SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  ./ci/run-specs $(BUSTED) -- spec 2>&1 | tee build/reports/spec.log
+	-python3 -B interop/tests/run.py 2>&1 | tee build/reports/interop-unit.log
 	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
-	@./ci/total build/reports/spec.log build/reports/interop-quick.log
+	@./ci/total build/reports/spec.log build/reports/interop-unit.log \
+	  build/reports/interop-quick.log
 
 spec: test
 

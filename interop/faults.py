@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -34,6 +33,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import processes
+import relays
+
 INTEROP = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(INTEROP)
 
@@ -41,6 +43,7 @@ READ_SIZE = 40000          # three records: the tail faults hit the last one
 WRITE_SIZE = 16 << 20      # more than both socket buffers hold
 TIMEOUT = 1.0              # sslua's timeout: seconds without progress
 HANG_BOUND = 15            # a case still running after this is a hang
+START_TIMEOUT = 10         # seconds for sslua's server to listen
 PEER_TIMEOUT = 8
 
 # Error classes: the module's exact texts (src/connection.c io_error and
@@ -193,50 +196,6 @@ class Peer(threading.Thread):
             self.outcome = "%s: %s" % (exc.__class__.__name__, exc)
 
 
-# ---------------------------------------------------------------- processes
-
-def start(argv, env=None):
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, start_new_session=True)
-
-
-def stop(proc):
-    """Ends a process we started, by its pid (its own process group)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-    proc.wait()
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            stream.close()
-
-
-def first_line(proc, prefix, timeout=10):
-    """Waits for the process's first line; returns its text after prefix."""
-    box = []
-    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    line = box[0].decode("utf-8", "replace").strip() if box else ""
-    return line[len(prefix):].strip() if line.startswith(prefix) else None
-
-
-class Relay:
-    def __init__(self, target, fault, toward):
-        self.proc = start([sys.executable, "-B", os.path.join(INTEROP, "faultrelay.py"),
-                           str(target), "--fault", fault, "--toward", toward])
-        port = first_line(self.proc, "LISTEN")
-        if port is None:
-            stop(self.proc)
-            raise RuntimeError("faultrelay did not start")
-        self.port = int(port)
-
-    def stop(self):
-        stop(self.proc)
-
-
 # ---------------------------------------------------------------- one case
 
 class Setup:
@@ -260,21 +219,53 @@ def lua_argv(setup, role, version, io, op, size, port=None):
     return argv
 
 
-def collect(proc, started):
-    """Waits for sslua's side (killing it past the hang bound); returns
-    (result dict or None, how it ended)."""
-    try:
-        out, err = proc.communicate(timeout=max(0.1, started + HANG_BOUND - time.time()))
-    except subprocess.TimeoutExpired:
-        stop(proc)
-        return None, "hang: still running after %d s, killed" % HANG_BOUND
-    if proc.returncode < 0:
-        return None, "crash: signal %d" % -proc.returncode
-    for line in out.decode("utf-8", "replace").splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:]), "exit %d" % proc.returncode
-    return None, "crash: no result (exit %d): %s" % (
-        proc.returncode, err.decode("utf-8", "replace").strip()[-300:])
+class SsluaSide:
+    """faultpeer.lua, sslua's side of one case, run to its RESULT line."""
+
+    def __init__(self, argv, env, started):
+        self.started = started           # time.monotonic() at the case's start
+        self.proc = processes.start(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env)
+        self.out = processes.LineReader(self.proc.stdout)
+        self.err = processes.LineReader(self.proc.stderr)
+
+    def listening_port(self):
+        """The port of its "LISTEN <port>" line (servers), or None."""
+        try:
+            line = self.out.readline(processes.deadline(START_TIMEOUT)) or ""
+        except TimeoutError:
+            line = ""
+        return int(line.split()[1]) if line.startswith("LISTEN ") else None
+
+    def collect(self):
+        """Waits for its end (stopping its process group past the hang
+        bound); returns (result dict or None, how it ended)."""
+        until = self.started + HANG_BOUND
+        try:
+            lines = self.out.rest(until)
+            self.proc.wait(max(0.1, until - time.monotonic()))
+        except (TimeoutError, subprocess.TimeoutExpired):
+            self.stop()
+            return None, "hang: still running after %d s, killed" % HANG_BOUND
+        if self.proc.returncode < 0:
+            return None, "crash: signal %d" % -self.proc.returncode
+        for line in lines:
+            if line.startswith("RESULT "):
+                return json.loads(line[7:]), "exit %d" % self.proc.returncode
+        try:
+            err = "\n".join(self.err.rest(processes.deadline(1)))
+        except TimeoutError:
+            err = ""
+        return None, "crash: no result (exit %d): %s" % (self.proc.returncode,
+                                                         err.strip()[-300:])
+
+    def stop(self):
+        processes.stop(self.proc, grace=0)
+
+
+def fault_relay(target, fault, toward):
+    return relays.Relay("faultrelay.py", target, ["--fault", fault, "--toward", toward],
+                        stderr=subprocess.DEVNULL)
 
 
 def run_case(setup, case, role, version, io):
@@ -283,30 +274,31 @@ def run_case(setup, case, role, version, io):
     toward = role if op != "write" else ("server" if role == "client" else "client")
     peer_role = "server" if role == "client" else "client"
     peer = Peer(setup.certs, peer_role, version, op, size)
-    relay, proc = None, None
-    started = time.time()
+    relay, side = None, None
+    started = time.monotonic()
     try:
         if role == "client":
-            relay = Relay(peer.port, fault, toward)
+            relay = fault_relay(peer.port, fault, toward)
             peer.start()
-            proc = start(lua_argv(setup, role, version, io, op, size, relay.port), setup.env)
+            side = SsluaSide(lua_argv(setup, role, version, io, op, size, relay.port),
+                             setup.env, started)
         else:
-            proc = start(lua_argv(setup, role, version, io, op, size), setup.env)
-            port = first_line(proc, "LISTEN")
+            side = SsluaSide(lua_argv(setup, role, version, io, op, size), setup.env, started)
+            port = side.listening_port()
             if port is None:
-                res, how = collect(proc, started)
-                return verdict(case, res, how, "-", time.time() - started, io)
-            relay = Relay(int(port), fault, toward)
+                res, how = side.collect()
+                return verdict(case, res, how, "-", time.monotonic() - started, io)
+            relay = fault_relay(port, fault, toward)
             peer.connect(relay.port)
-        res, how = collect(proc, started)
+        res, how = side.collect()
     finally:
-        if proc:
-            stop(proc)
+        if side:
+            side.stop()
         if relay:
             relay.stop()
         peer.close()
     peer.join(2)
-    return verdict(case, res, how, peer.outcome, time.time() - started, io)
+    return verdict(case, res, how, peer.outcome, time.monotonic() - started, io)
 
 
 def error_class(text):

@@ -9,12 +9,11 @@ Client: one `gnutls-cli` per connection (two with --resume).
 
 import os
 import re
-import select
 import subprocess
-import threading
 import time
 
 import peerlib
+import processes
 
 SERV = os.environ.get("GNUTLS_SERV", "gnutls-serv")
 CLI = os.environ.get("GNUTLS_CLI", "gnutls-cli")
@@ -24,6 +23,7 @@ EXTRA = ("+CIPHER-ALL:+CAMELLIA-128-GCM:+CAMELLIA-256-GCM:+CAMELLIA-128-CBC:"
 VERS = {"1.0": "VERS-TLS1.0", "1.1": "VERS-TLS1.1", "1.2": "VERS-TLS1.2",
         "1.3": "VERS-TLS1.3"}
 ORDER = ["1.0", "1.1", "1.2", "1.3"]
+CLOSE_TIMEOUT = 3       # seconds for gnutls-cli to finish after its stdin closed
 GROUPS = {"x25519": "GROUP-X25519", "x448": "GROUP-X448", "secp256r1": "GROUP-SECP256R1",
           "secp384r1": "GROUP-SECP384R1", "secp521r1": "GROUP-SECP521R1",
           "ffdhe2048": "GROUP-FFDHE2048", "ffdhe3072": "GROUP-FFDHE3072",
@@ -89,10 +89,15 @@ def parse_record(lines):
     return res
 
 
-class Server:
-    def __init__(self, ident, cfg):
-        self.ident = ident
-        self.cfg = cfg
+class Server(peerlib.CliServer):
+    """`gnutls-serv --echo` on a port chosen before it starts: a record runs
+    from "* Accepted connection" to the handshake error or the echo."""
+
+    NAME = "gnutls-serv"
+    QUIET = 0.3
+
+    def argv(self):
+        cfg = self.cfg
         self.port = peerlib.free_port()
         argv = ["stdbuf", "-oL", "-eL", SERV, "--echo", "-p", str(self.port),
                 "--priority", priority(cfg),
@@ -111,67 +116,25 @@ class Server:
             argv += ["--alpn-fatal"]
         if cfg.get("sni_name"):
             argv += ["--sni-hostname", cfg["sni_name"]]
-        self.proc = peerlib.start_process(argv, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT)
-        self.buf = b""
-        deadline = time.time() + 10
-        early = []
-        while True:
-            line = self._readline(deadline)
-            if line is None:
-                peerlib.stop_process(self.proc)
-                raise RuntimeError("gnutls-serv did not start: " + " | ".join(early)[-400:])
-            early.append(line)
-            if "listening on IPv4" in line:
-                break
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
+        return argv
 
-    def _readline(self, deadline):
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").rstrip("\r")
+    def listening(self, line):
+        return "listening on IPv4" in line
 
-    def _watch(self):
-        record = None
-        pending = []
-        while True:
-            line = self._readline(time.time() + (0.3 if record else 3600))
-            if line is None:
-                if record is not None:
-                    self._report(record)
-                    record = None
-                    continue
-                if self.proc.poll() is not None:
-                    return
-                continue
-            if line.startswith("* Accepted connection"):
-                if record is not None:
-                    self._report(record)
-                record = pending + [line]
-                pending = []
-            elif record is None:
-                pending.append(line)
-            else:
-                record.append(line)
-                s = line.strip()
-                if s.startswith("Error in handshake") or s.startswith("*** Processing"):
-                    self._report(record)
-                    record = None
+    def take(self, line):
+        """self.record: the lines of one connection; self.pending: before it."""
+        if line.startswith("* Accepted connection"):
+            self.flush()
+            self.record, self.pending = self.pending + [line], []
+        elif self.record is None:
+            self.pending.append(line)
+        else:
+            self.record.append(line)
+            s = line.strip()
+            if s.startswith("Error in handshake") or s.startswith("*** Processing"):
+                self.flush()
 
-    def _report(self, lines):
+    def report(self, lines):
         res = parse_record(lines)
         # gnutls-serv says nothing when the name matches its --sni-hostname,
         # and only "unrecognized" for another name.
@@ -181,9 +144,6 @@ class Server:
             elif res["sni"] == "(unrecognized)":
                 res["sni"] = "(other)"
         peerlib.emit({"event": "conn", "id": self.ident, "result": res})
-
-    def stop(self):
-        peerlib.stop_process(self.proc)
 
 
 def parse_client(out, rc, got_reply):
@@ -209,15 +169,12 @@ def parse_client(out, rc, got_reply):
     return res
 
 
-class Driver:
-    def __init__(self):
-        self.servers = {}
+class Driver(peerlib.Driver):
+    Server = Server
 
     def hello(self):
-        version = subprocess.run([CLI, "--version"], capture_output=True,
-                                 text=True).stdout.splitlines()[0].strip()
-        listing = subprocess.run([CLI, "-l", "--priority", priority({})],
-                                 capture_output=True, text=True).stdout
+        version = peerlib.query([CLI, "--version"]).splitlines()[0].strip()
+        listing = peerlib.query([CLI, "-l", "--priority", priority({})])
         c12, c13 = [], []
         for line in listing.splitlines():
             m = re.match(r"(TLS_\S+)\s+0x([0-9a-f]{2}), 0x([0-9a-f]{2})\s+(\S+)", line)
@@ -244,16 +201,6 @@ class Driver:
             },
         }
 
-    def start_server(self, ident, cfg):
-        srv = Server(ident, cfg)
-        self.servers[ident] = srv
-        return srv.port
-
-    def stop_server(self, ident):
-        srv = self.servers.pop(ident, None)
-        if srv:
-            srv.stop()
-
     def run_client(self, cfg):
         argv = [CLI, "-p", str(cfg["port"]), cfg.get("host", "127.0.0.1"),
                 "--priority", priority(cfg)]
@@ -272,53 +219,42 @@ class Driver:
             argv += ["--x509certfile", cfg["cert"], "--x509keyfile", cfg["key"]]
         if cfg.get("resume"):
             argv += ["--resume"]
-        proc = peerlib.start_process(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+        proc = processes.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+        lines = processes.LineReader(proc.stdout)
         want = cfg.get("expect")
-        out = b""
-        got_reply = False
-        deadline = time.time() + cfg.get("timeout", 10)
-        fd = proc.stdout.fileno()
-        sent = False
+        out, got_reply = [], False
         # gnutls-cli reads stdin only once the handshake is done; the line is
-        # written at once and stdin is closed after the reply (or at EOF).
+        # written at once and stdin is closed after the reply (or at the end).
         try:
             proc.stdin.write((cfg.get("send", "ping") + "\n").encode())
             proc.stdin.flush()
-            sent = True
         except OSError:
             pass
-        while time.time() < deadline:
-            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
-            if not r:
-                break
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            out += chunk
-            text = out.decode("utf-8", "replace")
-            if want is not None and any(l.strip() == want for l in text.splitlines()):
-                got_reply = True
-                break
-        if sent:
-            try:
-                proc.stdin.close()
-            except OSError:
-                pass
         try:
-            rest, _ = proc.communicate(timeout=3)
-            out += rest or b""
-        except subprocess.TimeoutExpired:
-            peerlib.stop_process(proc)
-        except ValueError:
+            until = processes.deadline(cfg.get("timeout", 10))
+            while not got_reply:
+                line = lines.readline(until)
+                if line is None:
+                    break
+                out.append(line)
+                got_reply = want is not None and line.strip() == want
+        except TimeoutError:
             pass
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:        # what it prints as it closes, and its exit status
+            until = processes.deadline(CLOSE_TIMEOUT)
+            out += lines.rest(until)
+            proc.wait(max(0.0, until - time.monotonic()))
+        except (TimeoutError, subprocess.TimeoutExpired):
+            pass
+        processes.stop(proc)
         if not got_reply and want is None:
             got_reply = proc.returncode == 0
-        return parse_client(out.decode("utf-8", "replace"), proc.returncode, got_reply)
-
-    def close(self):
-        for ident in list(self.servers):
-            self.stop_server(ident)
+        return parse_client("\n".join(out) + "\n", proc.returncode, got_reply)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@ Client: one `openssl s_client` per connection.
 
 import os
 import re
-import select
 import subprocess
 import tempfile
-import threading
-import time
 
 import peerlib
+import processes
 
 OPENSSL = os.environ.get("OPENSSL", "openssl")
 ALL_TLS13 = ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
@@ -69,10 +67,15 @@ def identity_args(cfg):
     return args
 
 
-class Server:
-    def __init__(self, ident, cfg):
-        self.ident = ident
-        self.cfg = cfg
+class Server(peerlib.CliServer):
+    """`openssl s_server -rev`: a record runs from "CONNECTION ESTABLISHED"
+    (or "CONNECTION FAILURE") to "CONNECTION CLOSED" or the next one."""
+
+    NAME = "s_server"
+    QUIET = 0.15
+
+    def argv(self):
+        cfg = self.cfg
         argv = [OPENSSL, "s_server", "-rev", "-accept", "127.0.0.1:0"]
         argv += common_args(cfg) + identity_args(cfg)
         if cfg.get("ca"):
@@ -83,82 +86,39 @@ class Server:
         if cfg.get("sni_name"):
             argv += ["-servername", cfg["sni_name"], "-cert2", cfg["sni_leaf"],
                      "-key2", cfg["sni_key"]]
-        self.proc = peerlib.start_process(argv, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT)
-        self.port = None
-        deadline = time.time() + 10
-        self.buf = b""
-        early = []
-        while self.port is None:
-            line = self._readline(deadline)
-            if line is None:
-                peerlib.stop_process(self.proc)
-                raise RuntimeError("s_server did not start: " + (
-                    ssl_errors(early) or " ".join(early)[-300:]))
-            early.append(line)
-            m = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-        self.thread.start()
+        return argv
 
-    def _readline(self, deadline):
-        """One line of output, or None at EOF / when deadline passes."""
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").rstrip("\r")
+    def listening(self, line):
+        m = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
+        if m:
+            self.port = int(m.group(1))
+        return m is not None
 
-    def _watch(self):
-        pending = []          # lines that belong to the next record
-        record = None         # ("ok"|"fail", lines)
-        while True:
-            line = self._readline(time.time() + (0.15 if record else 3600))
-            if line is None:
-                if record is not None:
-                    self._report(record)
-                    record = None
-                    continue
-                if self.proc.poll() is not None:
-                    return
-                continue
-            if line.startswith("CONNECTION ESTABLISHED"):
-                if record is not None:
-                    self._report(record)
-                record = ["ok", pending + [line]]
-                pending = []
-            elif line.startswith("CONNECTION FAILURE"):
-                if record is not None:
-                    self._report(record)
-                record = ["fail", pending + [line]]
-                pending = []
-            elif line.startswith("CONNECTION CLOSED"):
-                if record is not None:
-                    record[1].append(line)
-                    self._report(record)
-                    record = None
-            elif record is not None and (record[0] == "fail" or ERR_RE.search(line)
-                                         or line.startswith("ERROR")):
-                if line.startswith("ERROR"):
-                    record[0] = "fail"
+    def start_error(self, early):
+        return ssl_errors(early) or " ".join(early)[-300:]
+
+    def take(self, line):
+        """self.record: ["ok"|"fail", lines]; self.pending: lines before it."""
+        record = self.record
+        if line.startswith("CONNECTION ESTABLISHED") or line.startswith("CONNECTION FAILURE"):
+            self.flush()
+            status = "ok" if line.startswith("CONNECTION ESTABLISHED") else "fail"
+            self.record, self.pending = [status, self.pending + [line]], []
+        elif line.startswith("CONNECTION CLOSED"):
+            if record is not None:
                 record[1].append(line)
-            elif record is not None and record[0] == "ok":
-                record[1].append(line)
-            else:
-                pending.append(line)
+                self.flush()
+        elif record is not None and (record[0] == "fail" or ERR_RE.search(line)
+                                     or line.startswith("ERROR")):
+            if line.startswith("ERROR"):
+                record[0] = "fail"
+            record[1].append(line)
+        elif record is not None and record[0] == "ok":
+            record[1].append(line)
+        else:
+            self.pending.append(line)
 
-    def _report(self, record):
+    def report(self, record):
         status, lines = record
         res = {"status": status}
         for line in lines:
@@ -174,9 +134,6 @@ class Server:
             res["stage"] = "handshake" if "version" not in res else "io"
             res["error"] = ssl_errors(lines) or " | ".join(lines)[-300:]
         peerlib.emit({"event": "conn", "id": self.ident, "result": res})
-
-    def stop(self):
-        peerlib.stop_process(self.proc)
 
 
 def parse_client(out, rc, cfg, want_reply):
@@ -223,20 +180,20 @@ def parse_client(out, rc, cfg, want_reply):
     return res
 
 
-class Driver:
+class Driver(peerlib.Driver):
+    Server = Server
+
     def __init__(self):
-        self.servers = {}
+        super().__init__()
         self.tmp = tempfile.mkdtemp(prefix="peer-openssl-")
 
     def hello(self):
-        version = subprocess.run([OPENSSL, "version"], capture_output=True,
-                                 text=True).stdout.strip()
+        version = peerlib.query([OPENSSL, "version"]).strip()
         # "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)"
         m = re.match(r"(.*?) \(Library: (.*)\)$", version)
         if m and m.group(1) == m.group(2):
             version = m.group(1)
-        listing = subprocess.run([OPENSSL, "ciphers", "-stdname", "-s", "-tls1_2", CIPHERS],
-                                 capture_output=True, text=True).stdout
+        listing = peerlib.query([OPENSSL, "ciphers", "-stdname", "-s", "-tls1_2", CIPHERS])
         c12 = [l.split()[0] for l in listing.splitlines() if l.startswith("TLS_")]
         return {
             "name": "openssl", "version": version,
@@ -258,16 +215,6 @@ class Driver:
             },
         }
 
-    def start_server(self, ident, cfg):
-        srv = Server(ident, cfg)
-        self.servers[ident] = srv
-        return srv.port
-
-    def stop_server(self, ident):
-        srv = self.servers.pop(ident, None)
-        if srv:
-            srv.stop()
-
     def _client_once(self, cfg, sess_in=None, sess_out=None):
         argv = [OPENSSL, "s_client", "-connect", "%s:%d" % (cfg.get("host", "127.0.0.1"),
                                                             cfg["port"]), "-ign_eof"]
@@ -284,14 +231,12 @@ class Driver:
         if sess_out:
             argv += ["-sess_out", sess_out]
         msg = cfg.get("send", "ping") + "\n"
-        proc = peerlib.start_process(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        try:
-            out, _ = proc.communicate(msg.encode(), timeout=cfg.get("timeout", 10))
-        except subprocess.TimeoutExpired:
-            peerlib.stop_process(proc)
+        proc = processes.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+        done = processes.communicate(proc, cfg.get("timeout", 10), msg.encode())
+        if done is None:
             return {"status": "fail", "stage": "timeout", "error": "s_client timed out"}
-        return parse_client(out.decode("utf-8", "replace"), proc.returncode, cfg,
+        return parse_client(done[0].decode("utf-8", "replace"), proc.returncode, cfg,
                             cfg.get("expect"))
 
     def run_client(self, cfg):
@@ -311,8 +256,7 @@ class Driver:
         return second
 
     def close(self):
-        for ident in list(self.servers):
-            self.stop_server(ident)
+        super().close()
         try:
             os.rmdir(self.tmp)
         except OSError:

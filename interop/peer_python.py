@@ -3,33 +3,22 @@
 
 Servers run in a thread each and serve connections one after another,
 replying to a line with the line reversed. Clients run in the command loop.
-It can also send a hand-made SSLv3 ClientHello (config "raw_sslv3"), which
-no TLS stack here can produce any more, to check that the other side
-refuses SSLv3.
+With config "raw_sslv3" its client sends a hand-made SSLv3 ClientHello
+instead (sslv3_probe.py), to check that the other side refuses SSLv3.
 """
 
 import os
 import socket
 import ssl
-import struct
 import tempfile
 import threading
 
 import peerlib
+from sslv3_probe import raw_sslv3
 
 VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
             "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 CIPHERS = "ALL:@SECLEVEL=0"
-ALERTS = {0: "close notify", 10: "unexpected message", 20: "bad record mac",
-          40: "handshake failure", 42: "bad certificate", 43: "unsupported certificate",
-          44: "certificate revoked", 45: "certificate expired", 46: "certificate unknown",
-          47: "illegal parameter", 48: "unknown ca", 50: "decode error",
-          51: "decrypt error", 70: "protocol version", 71: "insufficient security",
-          80: "internal error", 86: "inappropriate fallback", 90: "user canceled",
-          109: "missing extension", 110: "unsupported extension",
-          112: "unrecognized name", 116: "certificate required",
-          120: "no application protocol"}
-
 
 def error_text(exc):
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -203,54 +192,8 @@ class Server:
         self.thread.join(2)
 
 
-def sslv3_client_hello():
-    suites = [0x002F, 0x0035, 0x000A, 0x0005, 0x00FF]
-    body = struct.pack("!H", 0x0300) + os.urandom(32) + b"\x00"
-    body += struct.pack("!H", 2 * len(suites)) + b"".join(struct.pack("!H", s) for s in suites)
-    body += b"\x01\x00"
-    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    return b"\x16\x03\x00" + struct.pack("!H", len(hs)) + hs
-
-
-def raw_sslv3(cfg):
-    """Sends an SSLv3 ClientHello and reads what comes back."""
-    res = {}
-    try:
-        sock = socket.create_connection((cfg.get("host", "127.0.0.1"), cfg["port"]), 10)
-    except OSError as exc:
-        return {"status": "fail", "stage": "connect", "error": str(exc)}
-    res["connected"] = True
-    try:
-        sock.sendall(sslv3_client_hello())
-        head = b""
-        while len(head) < 5:
-            chunk = sock.recv(5 - len(head))
-            if not chunk:
-                break
-            head += chunk
-        if len(head) < 5:
-            res.update(status="fail", stage="handshake", error="connection closed without an alert")
-            return res
-        ctype, ver, length = struct.unpack("!BHH", head)
-        body = sock.recv(length)
-        if ctype == 21 and len(body) >= 2:
-            res.update(status="fail", stage="handshake",
-                       error="received alert %s (%d), record version 0x%04x"
-                       % (ALERTS.get(body[1], "?"), body[1], ver))
-        elif ctype == 22 and body[:1] == b"\x02":
-            res.update(status="ok", version="SSLv3?", error="server answered with a ServerHello")
-        else:
-            res.update(status="fail", stage="handshake", error="record type %d" % ctype)
-    except OSError as exc:
-        res.update(status="fail", stage="handshake", error=str(exc))
-    finally:
-        sock.close()
-    return res
-
-
-class Driver:
-    def __init__(self):
-        self.servers = {}
+class Driver(peerlib.Driver):
+    Server = Server
 
     def hello(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -279,16 +222,6 @@ class Driver:
                 "sni_switch": True,
             },
         }
-
-    def start_server(self, ident, cfg):
-        srv = Server(ident, cfg)
-        self.servers[ident] = srv
-        return srv.port
-
-    def stop_server(self, ident):
-        srv = self.servers.pop(ident, None)
-        if srv:
-            srv.stop()
 
     def _client_ctx(self, cfg):
         ctx = base_context(cfg, "client")
@@ -354,10 +287,6 @@ class Driver:
             return res
         res2, _ = self._connect(ctx, cfg, session=session)
         return res2
-
-    def close(self):
-        for ident in list(self.servers):
-            self.stop_server(ident)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Common plumbing of the Python peer drivers (peer_openssl.py,
-peer_gnutls.py, peer_python.py).
+peer_gnutls.py, peer_python.py): the command loop, the Driver base class
+that keeps their servers, and CliServer, a command-line TLS server run as
+a child process.
 
 A peer driver is a long-running process that harness.py talks to with one
 JSON object per line:
@@ -20,12 +22,15 @@ docs in interop/README.md. Results are dicts with "status" ("ok"/"fail"),
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+
+import processes
+
+QUERY_TIMEOUT = 30      # seconds for a tool to answer a query (its version, a list)
 
 _out_lock = threading.Lock()
 
@@ -35,6 +40,11 @@ def emit(obj):
     with _out_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def query(argv):
+    """What a short query of a tool prints on stdout (bounded in time)."""
+    return processes.run(argv, QUERY_TIMEOUT).stdout
 
 
 def free_port():
@@ -58,33 +68,97 @@ def version_label(text):
     return text
 
 
-def start_process(argv, **kw):
-    """Starts a child in its own process group, so that stop() can end it
-    and everything it started, by its pid only."""
-    return subprocess.Popen(argv, start_new_session=True, **kw)
+class Driver:
+    """One peer stack's driver. A subclass gives hello() -> dict,
+    run_client(cfg) -> result, and Server: a class whose Server(ident, cfg)
+    listens (raising on failure) and emits one "conn" event per connection,
+    with .port and .stop()."""
+
+    Server = None
+
+    def __init__(self):
+        self.servers = {}
+
+    def start_server(self, ident, cfg):
+        srv = self.Server(ident, cfg)
+        self.servers[ident] = srv
+        return srv.port
+
+    def stop_server(self, ident):
+        srv = self.servers.pop(ident, None)
+        if srv:
+            srv.stop()
+
+    def close(self):
+        for ident in list(self.servers):
+            self.stop_server(ident)
 
 
-def stop_process(proc, wait=2.0):
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        pass
-    try:
-        proc.wait(wait)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.wait()
+class CliServer:
+    """A command-line TLS server (openssl s_server, gnutls-serv), one per
+    server configuration, serving the connections of every case that
+    shares it. Its output is cut into one record per connection.
+
+    A subclass gives NAME, argv() (self.cfg is set), listening(line) (true
+    once the tool listens; may set self.port), take(line) (adds a line of
+    output to self.record / self.pending) and report(record) (emits it).
+    A record still open after QUIET seconds of silence is reported."""
+
+    NAME = "server"
+    QUIET = 0.2             # seconds of silence that end a connection's record
+    START_TIMEOUT = 10      # seconds for the tool to listen
+
+    def __init__(self, ident, cfg):
+        self.ident, self.cfg = ident, cfg
+        self.record, self.pending = None, []
+        self.proc = processes.start(self.argv(), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.lines = processes.LineReader(self.proc.stdout)
+        until = processes.deadline(self.START_TIMEOUT)
+        early = []
+        while True:
+            try:
+                line = self.lines.readline(until)
+            except TimeoutError:
+                line = None
+            if line is None:
+                self.stop()
+                raise RuntimeError("%s did not start: %s" % (self.NAME, self.start_error(early)))
+            early.append(line)
+            if self.listening(line):
+                break
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def start_error(self, early):
+        return " | ".join(early)[-400:]
+
+    def _watch(self):
+        while True:
+            wait = self.QUIET if self.record is not None else 3600
+            try:
+                line = self.lines.readline(processes.deadline(wait))
+            except TimeoutError:
+                self.flush()
+                continue
+            if line is None:
+                self.flush()
+                return
+            self.take(line)
+
+    def flush(self):
+        """Reports the record being read, if any."""
+        if self.record is not None:
+            record, self.record = self.record, None
+            self.report(record)
+
+    def stop(self):
+        processes.stop(self.proc)
 
 
 def serve(driver):
-    """The command loop. `driver` has hello() -> dict, start_server(id, cfg)
-    -> port (raises on error), stop_server(id), run_client(cfg) -> result,
-    and close()."""
+    """The command loop: commands on stdin until "quit" or its end. Stopping
+    the driver (SIGTERM) also stops every process it started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         for line in sys.stdin:
             line = line.strip()
@@ -122,3 +196,4 @@ def serve(driver):
                 emit({"event": "error", "error": "unknown command %r" % cmd})
     finally:
         driver.close()
+        processes.stop_all()

@@ -1,16 +1,24 @@
 """Starting, reading and stopping the benchmark processes.
 
-Every process is started here and stopped here, by its pid (SIGTERM, then
-SIGKILL), whatever happens. Drivers speak one protocol: servers print
-"ready port=N" once listening, every driver ends with "result k=v ...".
+Every process is started here and stopped here whatever happens, with the
+project's one process helper (interop/processes.py): in a process group of
+its own, stopped by its pid (SIGTERM, then SIGKILL to the group), every
+wait bounded. Drivers speak one protocol: servers print "ready port=N" once
+listening, every driver ends with "result k=v ...".
 """
 import os
-import queue
-import signal
 import socket
 import subprocess
-import threading
+import sys
 import time
+
+_INTEROP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "interop")
+if _INTEROP not in sys.path:
+    sys.path.append(_INTEROP)
+import processes  # noqa: E402
+
+STOP_GRACE = 3.0        # seconds from SIGTERM to SIGKILL
 
 
 class DriverError(Exception):
@@ -46,32 +54,27 @@ def cpu_seconds(pid):
 
 
 class Proc:
-    """One child process; stdout lines arrive on a queue, stderr goes to a file."""
+    """One child process; its stdout read line by line with a deadline, its
+    stderr in a file."""
 
     def __init__(self, argv, env, log_path, stdin=subprocess.DEVNULL):
         self.argv = argv
         self.log_path = log_path
-        self.lines = queue.Queue()
         self.result = None
         self.rusage = None
         self.returncode = None
         self._err = open(log_path, "w")
         self._err.write("$ %s\n" % " ".join(argv))
         self._err.flush()
-        self.popen = subprocess.Popen(argv, env=env, stdin=stdin, stdout=subprocess.PIPE,
-                                      stderr=self._err, text=True)
+        self.popen = processes.start(argv, env=env, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=self._err, text=True)
         self.pid = self.popen.pid
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.popen.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
+        self.lines = processes.LineReader(self.popen.stdout)
 
     def _next_line(self, deadline):
         try:
-            return self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
+            return self.lines.readline(deadline)
+        except TimeoutError:
             raise DriverError("%s: timed out" % self.name()) from None
 
     def name(self):
@@ -127,20 +130,8 @@ class Proc:
         raise DriverError("%s: did not exit" % self.name())
 
     def stop(self):
-        """SIGTERM, then SIGKILL, by pid; always reaps."""
-        if self.returncode is None and self.popen.returncode is None:
-            for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.kill(self.pid, sig)
-                except ProcessLookupError:
-                    pass
-                try:
-                    self._reap(grace)
-                    break
-                except DriverError:
-                    continue
-        if self.popen.stdin:
-            self.popen.stdin.close()
+        """Stops its process group (and what is left of it), by pid."""
+        processes.stop(self.popen, STOP_GRACE)
         self._err.close()
 
     def stderr_tail(self, n=15):

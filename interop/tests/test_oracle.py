@@ -1,0 +1,225 @@
+"""oracle.expect(), row by row: each row is a client side, a server side
+and what the oracle must expect of them."""
+
+import re
+import unittest
+
+from fixtures import (DHE_RSA_GCM, ECDHE_ECDSA_GCM, ECDHE_RSA_GCM, RSA_CBC, peer_caps, side,
+                      sslua_caps)
+import oracle
+
+GNUTLS = dict(supported_versions_needs_13=True, server_checks_client_purpose=False,
+              alpn_precedence="client")
+
+
+def sslua(**cfg):
+    return side("sslua", sslua_caps(), **cfg)
+
+
+def peer(caps=None, **cfg):
+    return side("peer", caps or peer_caps(), **cfg)
+
+
+def fail(side_, reason, stage="handshake"):
+    return {"status": "fail", "side": side_, "reason": reason, "stage": stage}
+
+
+SERVER = dict(identity="server-rsa", chain=True)
+
+# name, client, server, expected (a failure in full; a success by the keys given)
+ROWS = [
+    # protocol versions
+    ("open ends meet at TLS 1.3", sslua(verify=True), peer(**SERVER),
+     {"status": "ok", "version": "1.3", "cipher": None, "group": None, "alpn": None,
+      "sni": None, "client_sees": "server-rsa", "server_sees": None, "resumed": None,
+      "hostcheck": None}),
+    ("sslua pinned to TLS 1.2", sslua(range=("1.2", "1.2")), peer(**SERVER),
+     {"status": "ok", "version": "1.2", "cipher": None}),
+    ("below TLS 1.2 sslua needs @SECLEVEL=0: without it, no version to offer",
+     sslua(range=("1.0", "1.0")), peer(**SERVER), fail("client", "version")),
+    ("a version the peer lacks: sslua's TLS 1.0 hello, a server without 1.0 and 1.1",
+     sslua(range=("1.0", "1.0"), legacy=True),
+     peer(peer_caps(versions=["1.2", "1.3"]), **SERVER), fail("server", "version")),
+    ("a version the peer lacks: its open range is cut to what it has",
+     sslua(), peer(peer_caps(versions=["1.0", "1.1", "1.2"]), range=("1.0", "1.3"), **SERVER),
+     {"status": "ok", "version": "1.2"}),
+    ("a version the peer lacks: a client without TLS 1.3, sslua's server TLS 1.3 only",
+     peer(peer_caps(versions=["1.0", "1.1", "1.2"]), range=("1.0", "1.3")),
+     sslua(range=("1.3", "1.3"), **SERVER), fail("server", "version")),
+    ("a TLS 1.3 client lists its versions and the server refuses",
+     peer(range=("1.2", "1.3")), sslua(range=("1.0", "1.1"), legacy=True, **SERVER),
+     fail("server", "version")),
+    ("a server that reads that list only with TLS 1.3 on answers 1.1: the client refuses",
+     sslua(range=("1.2", "1.3")), peer(peer_caps(**GNUTLS), range=("1.0", "1.1"), **SERVER),
+     fail("client", "version")),
+    ("... but to a TLS 1.3-only client it has no suite to answer with",
+     sslua(range=("1.3", "1.3")), peer(peer_caps(**GNUTLS), range=("1.0", "1.2"), **SERVER),
+     fail("server", "version")),
+    ("sslua refuses SSLv3 at setup, as client", sslua(protocol="sslv3"), peer(**SERVER),
+     fail("client", "invalid_protocol", "setup")),
+    ("sslua refuses SSLv3 at setup, as server", peer(), sslua(protocol="sslv3", **SERVER),
+     fail("server", "invalid_protocol", "setup")),
+    ("a hand-made SSLv3 hello is refused by the server", peer(raw_sslv3=True),
+     sslua(**SERVER), fail("server", "version")),
+    # certificate types and suites
+    ("an Ed25519 certificate for a client without Ed25519 signatures",
+     peer(peer_caps(sigs=["rsa", "ecdsa"])), sslua(identity="server-ed25519"),
+     fail("server", "no_shared_cipher")),
+    ("an Ed25519 certificate in TLS 1.1", sslua(range=("1.1", "1.1"), legacy=True),
+     peer(identity="server-ed25519"), fail("server", "no_shared_cipher")),
+    ("a TLS 1.3 suite pinned on sslua", sslua(range=("1.3", "1.3"),
+                                              cipher13="TLS_CHACHA20_POLY1305_SHA256"),
+     peer(**SERVER), {"status": "ok", "version": "1.3",
+                      "cipher": "TLS_CHACHA20_POLY1305_SHA256"}),
+    ("a TLS 1.3 suite the peer lacks", sslua(range=("1.3", "1.3"),
+                                             cipher13="TLS_AES_128_CCM_8_SHA256"),
+     peer(**SERVER), fail("server", "no_shared_cipher")),
+    ("a TLS 1.2 suite pinned on sslua", sslua(range=("1.2", "1.2"), cipher12=ECDHE_RSA_GCM),
+     peer(**SERVER), {"status": "ok", "version": "1.2", "cipher": ECDHE_RSA_GCM}),
+    ("an ECDSA suite with an RSA certificate", sslua(range=("1.2", "1.2"),
+                                                     cipher12=ECDHE_ECDSA_GCM),
+     peer(**SERVER), fail("server", "no_shared_cipher")),
+    ("server preference, TLS 1.2: the server's first usable suite", peer(),
+     sslua(range=("1.2", "1.2"), server_pref=True,
+           server_list12=[ECDHE_ECDSA_GCM, RSA_CBC, ECDHE_RSA_GCM], **SERVER),
+     {"status": "ok", "version": "1.2", "cipher": RSA_CBC}),
+    ("server preference, TLS 1.3", peer(),
+     sslua(range=("1.3", "1.3"), server_pref=True,
+           server_list13=["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"], **SERVER),
+     {"status": "ok", "version": "1.3", "cipher": "TLS_AES_128_GCM_SHA256"}),
+    ("DHE on an sslua server without dhparam is refused", peer(),
+     sslua(range=("1.2", "1.2"), cipher12=DHE_RSA_GCM, **SERVER),
+     fail("server", "no_shared_cipher")),
+    ("DHE on an sslua server with dhparam", peer(),
+     sslua(range=("1.2", "1.2"), cipher12=DHE_RSA_GCM, dhparam=True, **SERVER),
+     {"status": "ok", "version": "1.2", "cipher": DHE_RSA_GCM}),
+    # groups
+    ("ECDHE without a shared curve: a group refusal", peer(),
+     sslua(range=("1.2", "1.2"), cipher12=ECDHE_RSA_GCM, group="ffdhe3072", **SERVER),
+     fail("server", "no_shared_group")),
+    ("a TLS 1.3 group the peer lacks", sslua(range=("1.3", "1.3"), group="ffdhe4096"),
+     peer(**SERVER), fail("server", "no_shared_group")),
+    ("a TLS 1.3 group both have", sslua(range=("1.3", "1.3"), group="x448"), peer(**SERVER),
+     {"status": "ok", "group": "x448"}),
+    # the client verifies the server
+    ("expired server certificate", sslua(verify=True), peer(identity="expired"),
+     fail("client", "expired")),
+    ("untrusted issuer", sslua(verify=True), peer(identity="untrusted"),
+     fail("client", "unknown_ca")),
+    ("missing intermediate", sslua(verify=True), peer(identity="server-rsa", chain=False),
+     fail("client", "unknown_ca")),
+    ("wrong purpose", sslua(verify=True), peer(identity="server-eku-client"),
+     fail("client", "purpose")),
+    ("verify none accepts an expired certificate", sslua(verify=False),
+     peer(identity="expired"), {"status": "ok", "client_sees": "expired"}),
+    ("sslua checks no host name in the handshake: the application's check says mismatch",
+     sslua(verify=True, checkhost="localhost"), peer(identity="wronghost"),
+     {"status": "ok", "hostcheck": "mismatch"}),
+    ("... unless verifyhost is set", sslua(verify=True, verifyhost="localhost"),
+     peer(identity="wronghost"), fail("client", "hostname")),
+    ("verifyhost with a name the certificate lacks", sslua(verify=True,
+                                                           verifyhost="www.sslua.test"),
+     peer(**SERVER), fail("client", "hostname")),
+    ("verifyhost with the certificate's IP address", sslua(verify=True,
+                                                           verifyhost="127.0.0.1"),
+     peer(**SERVER), {"status": "ok"}),
+    ("a peer client checks the host name itself", peer(verify=True),
+     sslua(identity="wronghost"), fail("client", "hostname")),
+    ("a revoked certificate passes without a CRL", sslua(verify=True),
+     peer(identity="revoked"), {"status": "ok"}),
+    ("... and fails with one", sslua(verify=True, crl=True), peer(identity="revoked"),
+     fail("client", "revoked")),
+    ("a deep chain within the default depth", sslua(verify=True), peer(identity="deep"),
+     {"status": "ok", "client_sees": "deep"}),
+    ("a deep chain beyond depth 2", sslua(verify=True, depth=2), peer(identity="deep"),
+     fail("client", "chain_too_long")),
+    # the server asks for a client certificate
+    ("required, none sent", peer(verify=True), sslua(verify=True, require=True, **SERVER),
+     fail("server", "no_client_cert")),
+    ("optional, none sent", peer(verify=True), sslua(verify=True, **SERVER),
+     {"status": "ok", "server_sees": None}),
+    ("required and good", peer(verify=True, identity="client-ecdsa"),
+     sslua(verify=True, require=True, **SERVER),
+     {"status": "ok", "server_sees": "client-ecdsa"}),
+    ("not requested: the server sees none", peer(identity="client-rsa"), sslua(**SERVER),
+     {"status": "ok", "server_sees": None}),
+    ("a client certificate for servers only", sslua(identity="client-eku-server"),
+     peer(verify=True, require=True, **SERVER), fail("server", "purpose")),
+    ("... accepted by a server that does not check the purpose",
+     sslua(identity="client-eku-server"),
+     peer(peer_caps(**GNUTLS), verify=True, require=True, **SERVER),
+     {"status": "ok", "server_sees": "client-eku-server"}),
+    ("an untrusted client certificate (also of the wrong purpose)",
+     sslua(identity="untrusted"), peer(verify=True, **SERVER),
+     fail("server", "bad_client_cert")),
+    ("... is an unknown CA to a server that does not check the purpose",
+     sslua(identity="untrusted"), peer(peer_caps(**GNUTLS), verify=True, **SERVER),
+     fail("server", "unknown_ca")),
+    # SNI, ALPN, resumption
+    ("SNI selects the other certificate where the server can switch",
+     sslua(sni="server.sslua.test"),
+     peer(sni_name="server.sslua.test", sni_identity="server-ecdsa", **SERVER),
+     {"status": "ok", "sni": "server.sslua.test", "client_sees": "server-ecdsa"}),
+    ("sslua's server does not switch certificates", peer(sni="server.sslua.test"),
+     sslua(sni_name="server.sslua.test", sni_identity="server-ecdsa", **SERVER),
+     {"status": "ok", "sni": "server.sslua.test", "client_sees": "server-rsa"}),
+    ("ALPN: the server's preference", peer(alpn=["h2", "http/1.1"]),
+     sslua(alpn=["http/1.1", "h2"], **SERVER), {"status": "ok", "alpn": "http/1.1"}),
+    ("ALPN: a server that takes the client's preference", sslua(alpn=["h2", "http/1.1"]),
+     peer(peer_caps(**GNUTLS), alpn=["http/1.1", "h2"], **SERVER),
+     {"status": "ok", "alpn": "h2"}),
+    ("ALPN mismatch: a server that sends an alert", sslua(alpn=["h2"]),
+     peer(alpn=["http/1.1"], **SERVER), fail("server", "alpn")),
+    ("ALPN mismatch: sslua's server goes on without", peer(alpn=["h2"]),
+     sslua(alpn=["http/1.1"], **SERVER), {"status": "ok", "alpn": None}),
+    ("resumption where the client can", sslua(resume=True), peer(**SERVER),
+     {"status": "ok", "resumed": True}),
+    ("a client that cannot resume", peer(peer_caps(client_resume=False), resume=True),
+     sslua(**SERVER), {"status": "ok", "resumed": False}),
+]
+
+
+class OracleTable(unittest.TestCase):
+    def test_rows(self):
+        for name, client, server, want in ROWS:
+            with self.subTest(name):
+                got = oracle.expect(client, server)
+                if want["status"] == "fail":
+                    self.assertEqual(got, want)
+                else:
+                    self.assertEqual({k: got.get(k) for k in want}, want)
+
+
+class OracleSummary(unittest.TestCase):
+    def test_rows(self):
+        for exp, text in (
+                (fail("server", "version"), "fail(server:version)"),
+                ({"status": "ok", "version": "1.3"}, "ok v1.3"),
+                ({"status": "ok", "version": "1.2", "cipher": RSA_CBC, "group": "x25519",
+                  "alpn": "h2", "sni": "a.test", "resumed": True, "hostcheck": "match"},
+                 "ok v1.2 cipher=%s group=x25519 alpn=h2 sni=a.test resumed hostcheck=match"
+                 % RSA_CBC)):
+            with self.subTest(text):
+                self.assertEqual(oracle.summary(exp), text)
+
+
+class Reasons(unittest.TestCase):
+    def test_every_reason_has_both_texts(self):
+        for name, reason in oracle.REASONS.items():
+            with self.subTest(name):
+                self.assertEqual(set(reason), {"local", "remote"})
+                for rx in reason.values():
+                    re.compile(rx, re.I)
+
+    def test_received_alert_tells_alerts_from_decisions(self):
+        for text, received in (("tlsv1 alert unknown ca", True),
+                               ("Received fatal alert: handshake_failure", True),
+                               ("remote error: tls: bad certificate", True),
+                               ("certificate verify failed", False),
+                               ("no shared cipher", False)):
+            with self.subTest(text):
+                self.assertEqual(bool(oracle.RECEIVED_ALERT.search(text)), received)
+
+
+if __name__ == "__main__":
+    unittest.main()

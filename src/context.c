@@ -236,6 +236,28 @@ static int ctx_setoptions(lua_State *L)
   return sslua_ok(L);
 }
 
+/* context.getoptions(ctx) -> { name, ... }: the option names whose bits
+ * are all set on the context now (OpenSSL's defaults included), in
+ * ssl.config.options order; names that set no bits here never appear. */
+static int ctx_getoptions(lua_State *L)
+{
+  sslua_context *c = sslua_context_check(L, 1);
+  const sslua_option *o;
+  uint64_t bits;
+  int n = 0;
+
+  SSLUA_CHECK_OPEN(L, c);
+  bits = SSL_CTX_get_options(c->ctx);
+  lua_newtable(L);
+  for (o = sslua_options; o->name != NULL; o++) {
+    if (o->effect == SSLUA_EFFECT_YES && o->bits != 0 && (bits & o->bits) == o->bits) {
+      lua_pushstring(L, o->name);
+      lua_rawseti(L, -2, ++n);
+    }
+  }
+  return 1;
+}
+
 /* ------------------------------------------------------------------ */
 
 static const luaL_Reg ctx_meta[] = {
@@ -253,6 +275,7 @@ static const luaL_Reg ctx_functions[] = {
   { "setdepth",        ctx_setdepth },
   { "setverify",       ctx_setverify },
   { "setoptions",      ctx_setoptions },
+  { "getoptions",      ctx_getoptions },
   { NULL, NULL }
 };
 

@@ -2,9 +2,12 @@
  * options.c - every option name LuaSec knows, in one table.
  *
  * LuaSec generates its list from the OpenSSL headers it was built with;
- * we list all 53 names explicitly so every one is accepted on every
+ * we list its 53 names explicitly so every one is accepted on every
  * OpenSSL 3, and record whether this build acts on it. A name whose
  * macro is absent or 0 here is accepted and reported as having no effect.
+ * Names that only newer OpenSSLs define (certificate compression and the
+ * rest, 3.2 and later) exist only in builds whose headers have them, as
+ * with LuaSec: elsewhere they are unknown ("invalid option").
  */
 #include <string.h>
 #include <openssl/ssl.h>
@@ -52,6 +55,9 @@ const sslua_option sslua_options[] = {
   OP("disable_tlsext_ca_names",               SSL_OP_DISABLE_TLSEXT_CA_NAMES),
   OP("dont_insert_empty_fragments",           SSL_OP_DONT_INSERT_EMPTY_FRAGMENTS),
   OP("enable_ktls",                           SSL_OP_ENABLE_KTLS),
+#ifdef SSL_OP_ENABLE_KTLS_TX_ZEROCOPY_SENDFILE
+  OP("enable_ktls_tx_zerocopy_sendfile",      SSL_OP_ENABLE_KTLS_TX_ZEROCOPY_SENDFILE),
+#endif
   OP("enable_middlebox_compat",               SSL_OP_ENABLE_MIDDLEBOX_COMPAT),
   OP("ephemeral_rsa",                         SSL_OP_EPHEMERAL_RSA),
   OP("ignore_unexpected_eof",                 SSL_OP_IGNORE_UNEXPECTED_EOF),
@@ -63,6 +69,12 @@ const sslua_option sslua_options[] = {
   OP("netscape_challenge_bug",                SSL_OP_NETSCAPE_CHALLENGE_BUG),
   OP("netscape_demo_cipher_change_bug",       SSL_OP_NETSCAPE_DEMO_CIPHER_CHANGE_BUG),
   OP("netscape_reuse_cipher_change_bug",      SSL_OP_NETSCAPE_REUSE_CIPHER_CHANGE_BUG),
+#ifdef SSL_OP_NO_RX_CERTIFICATE_COMPRESSION
+  OP("no_rx_certificate_compression",         SSL_OP_NO_RX_CERTIFICATE_COMPRESSION),
+#endif
+#ifdef SSL_OP_NO_TX_CERTIFICATE_COMPRESSION
+  OP("no_tx_certificate_compression",         SSL_OP_NO_TX_CERTIFICATE_COMPRESSION),
+#endif
   OP("no_anti_replay",                        SSL_OP_NO_ANTI_REPLAY),
   OP("no_compression",                        SSL_OP_NO_COMPRESSION),
   /* These share bits with no_tlsv1/no_tlsv1_2: on a TLS context LuaSec
@@ -85,6 +97,9 @@ const sslua_option sslua_options[] = {
   OP("no_tlsv1_3",                            SSL_OP_NO_TLSv1_3),
   OP("pkcs1_check_1",                         SSL_OP_PKCS1_CHECK_1),
   OP("pkcs1_check_2",                         SSL_OP_PKCS1_CHECK_2),
+#ifdef SSL_OP_PREFER_NO_DHE_KEX
+  OP("prefer_no_dhe_kex",                     SSL_OP_PREFER_NO_DHE_KEX),
+#endif
   OP("prioritize_chacha",                     SSL_OP_PRIORITIZE_CHACHA),
   OP("safari_ecdhe_ecdsa_bug",                SSL_OP_SAFARI_ECDHE_ECDSA_BUG),
   OP("single_dh_use",                         SSL_OP_SINGLE_DH_USE),

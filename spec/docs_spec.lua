@@ -344,10 +344,20 @@ describe("docs gate (" .. DOC .. ")", function()
         end
       end
     end
+    -- A name a newer OpenSSL adds says so in its row ("OpenSSL 3.N and
+    -- later"); with an older library loaded it is rightly missing.
+    local lib = ssl.config.library
+    local function newer_than_loaded(entry)
+      local text = entry.row and table.concat(entry.row, " ") or ""
+      local minor = text:match("OpenSSL 3%.(%d+) and later")
+      return minor ~= nil and lib ~= nil and lib.number < 0x30000000 + tonumber(minor) * 0x100000
+    end
     for _, key in ipairs(LIST_SECTIONS) do
       local section = doc[SECTIONS[key]] or { entries = {} }
-      for name in pairs(section.entries) do
-        if not by_section[key][name] then stale[#stale + 1] = name .. " (## " .. SECTIONS[key] .. ")" end
+      for name, entry in pairs(section.entries) do
+        if not by_section[key][name] and not newer_than_loaded(entry) then
+          stale[#stale + 1] = name .. " (## " .. SECTIONS[key] .. ")"
+        end
       end
     end
     table.sort(stale)

@@ -127,3 +127,30 @@ describe("version options seen by a peer", function()
     s:close(); c:close()
   end)
 end)
+
+describe("context.getoptions", function()
+  local context = require "ssl.context"
+
+  it("lists the names set, and only names whose bits this OpenSSL has", function()
+    local base = assert(ssl.newcontext { mode = "client" })
+    local before = {}
+    for _, name in ipairs(context.getoptions(base)) do before[name] = true end
+    assert.is_nil(before.no_ticket)
+    local ctx = assert(ssl.newcontext { mode = "client", options = { "no_ticket", "ephemeral_rsa", "no_dtlsv1" } })
+    local now = {}
+    for _, name in ipairs(context.getoptions(ctx)) do
+      now[name] = true
+      assert.equal("effective", ssl.config.option_effects[name], name)
+    end
+    assert.is_true(now.no_ticket)
+    assert.is_nil(now.ephemeral_rsa)   -- defined as 0 on OpenSSL 3
+    assert.is_nil(now.no_dtlsv1)       -- DTLS only: never set on a TLS context
+    for name in pairs(before) do assert.is_true(now[name], name) end   -- defaults stay
+  end)
+
+  it("answers false, 'closed' on a closed context", function()
+    local ctx = assert(ssl.newcontext { mode = "client" })
+    getmetatable(ctx).__gc(ctx)
+    assert.same({ false, "closed" }, { context.getoptions(ctx) })
+  end)
+end)

@@ -151,13 +151,30 @@ test: build test-deps certs
 
 spec: test
 
-# The differential run: the same suite against Debian's upstream LuaSec
-# (package lua-sec), one busted process per spec file; every difference
-# must be listed with its reason in spec/upstream/divergences.lua. Reads
-# and writes nothing of `make test` (results in build/upstream/).
+# The differential run: the same suite against upstream LuaSec, one busted
+# process per spec file; every difference must be listed with its reason in
+# spec/upstream/divergences.lua. Reads and writes nothing of `make test`
+# (results in build/upstream/ or build/upstream-VERSION/).
+#   make spec-upstream                 Debian's lua-sec package (1.2.0 on bookworm)
+#   make spec-upstream UPSTREAM=1.3.2  the build of ci/upstream-build 1.3.2 (pinned
+#                                      in ci/versions, cached like OPENSSL=)
+UPSTREAM ?=
+ifneq ($(UPSTREAM),)
+  UPSTREAM_DEB := $(LUASEC_$(subst .,_,$(UPSTREAM))_DEB)
+  UPSTREAM_DIR := $(SSLUA_CACHE)/luasec-$(UPSTREAM_DEB)/lua$(LUA_VERSION)
+  ifneq ($(filter spec-upstream,$(MAKECMDGOALS)),)
+    ifeq ($(UPSTREAM_DEB),)
+      $(error UPSTREAM=$(UPSTREAM) is not pinned in ci/versions)
+    endif
+    ifeq ($(wildcard $(UPSTREAM_DIR)/.stamp),)
+      $(error LuaSec $(UPSTREAM) for Lua $(LUA_VERSION) is not built in $(SSLUA_CACHE): run ci/upstream-build $(UPSTREAM) $(LUA_VERSION))
+    endif
+  endif
+endif
 spec-upstream: deps test-deps certs
-	@./ci/apt-ensure lua-sec
-	SSLUA_CERTS=$(CERTDIR) ./ci/spec-upstream $(LUA_BIN)
+	@$(if $(UPSTREAM),,./ci/apt-ensure lua-sec)
+	SSLUA_CERTS=$(CERTDIR) $(if $(UPSTREAM),SSLUA_UPSTREAM_DIR='$(UPSTREAM_DIR)' \
+	  SSLUA_UPSTREAM_VERSION=$(UPSTREAM)) ./ci/spec-upstream $(LUA_BIN)
 
 # Everything CI runs (.ci/run holds the one list): make test, then the
 # gates - lint, every Lua, sanitizers, valgrind, fuzzer and bench smoke runs.

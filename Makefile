@@ -37,6 +37,9 @@ include ci/versions
 SSLUA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sslua
 OPENSSL     ?=
 OPENSSL_DIR ?=
+# interop/peer_openssl.py reads $OPENSSL as the path of its CLI: it must never
+# see a version number (sub-makes still get OPENSSL through MAKEFLAGS).
+unexport OPENSSL
 ifneq ($(OPENSSL),)
   OPENSSL_DEB := $(OPENSSL_$(subst .,_,$(OPENSSL))_DEB)
   OPENSSL_PINNED := $(subst _,.,$(patsubst OPENSSL_%_DEB,%,$(filter OPENSSL_%_DEB,$(.VARIABLES))))

@@ -5,6 +5,9 @@
 #   make test             install what is missing, build, make certs, run the specs
 #   make demo             the example client and server exchange one line
 #   make install          PREFIX=/usr/local DESTDIR=
+#   make OPENSSL=3.5      (3.6) against another OpenSSL, into build/5.3-openssl3.5/
+#                         (first: ci/openssl-build 3.5); works with every target
+#   make OPENSSL_DIR=DIR  against any OpenSSL 3 prefix (DIR/include, DIR/lib)
 
 LUA_VERSION ?= 5.3
 PREFIX      ?= /usr/local
@@ -25,7 +28,42 @@ endif
 # virtual name, which dpkg never reports installed (apt-get would run each time).
 LUA_DEBS := $(subst liblua5.1-dev,liblua5.1-0-dev,$(LUA_DEBS))
 
-BUILD     ?= build/$(LUA_VERSION)
+# Another OpenSSL. OPENSSL=3.5 names a build of ci/openssl-build, pinned in
+# ci/versions and cached outside the tree (survives make clean); plain make
+# never downloads or builds it. OPENSSL_DIR is any prefix: ssl.so is linked
+# with an rpath to its lib/, so it loads that libssl without LD_LIBRARY_PATH,
+# and the targets that run peers put that OpenSSL's CLI first on PATH.
+include ci/versions
+SSLUA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sslua
+OPENSSL     ?=
+OPENSSL_DIR ?=
+# interop/peer_openssl.py reads $OPENSSL as the path of its CLI: it must never
+# see a version number (sub-makes still get OPENSSL through MAKEFLAGS).
+unexport OPENSSL
+ifneq ($(OPENSSL),)
+  OPENSSL_DEB := $(OPENSSL_$(subst .,_,$(OPENSSL))_DEB)
+  OPENSSL_PINNED := $(subst _,.,$(patsubst OPENSSL_%_DEB,%,$(filter OPENSSL_%_DEB,$(.VARIABLES))))
+  ifeq ($(OPENSSL_DEB),)
+    $(error OPENSSL=$(OPENSSL) is not pinned in ci/versions (pinned: $(OPENSSL_PINNED)))
+  endif
+  OPENSSL_DIR := $(SSLUA_CACHE)/openssl-$(OPENSSL_DEB)
+  OPENSSL_TAG := openssl$(OPENSSL)
+  OPENSSL_BIN := build/openssl-$(OPENSSL)/bin
+  ifeq ($(wildcard $(OPENSSL_DIR)/.stamp),)
+    ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+      $(error OpenSSL $(OPENSSL) ($(OPENSSL_DEB)) is not built in $(SSLUA_CACHE): run ci/openssl-build $(OPENSSL))
+    endif
+  endif
+else ifneq ($(OPENSSL_DIR),)
+  OPENSSL_TAG := $(notdir $(OPENSSL_DIR))
+  OPENSSL_BIN := $(if $(wildcard $(OPENSSL_DIR)/bin/openssl),$(OPENSSL_DIR)/bin)
+endif
+# Upstream builds install to lib64/ on some systems.
+OPENSSL_LIBDIR ?= $(if $(wildcard $(OPENSSL_DIR)/lib64/libssl.so),$(OPENSSL_DIR)/lib64,$(OPENSSL_DIR)/lib)
+# Prefix for commands that run an openssl peer: that OpenSSL's CLI first.
+PEER_ENV := $(if $(OPENSSL_BIN),PATH='$(abspath $(OPENSSL_BIN))':"$$PATH")
+
+BUILD     ?= build/$(LUA_VERSION)$(if $(OPENSSL_TAG),-$(OPENSSL_TAG))
 LIBDIR    := $(BUILD)/lib
 SHAREDIR  := $(BUILD)/share
 OBJDIR    := $(BUILD)/obj
@@ -38,8 +76,13 @@ CC      ?= cc
 WARN    := -Wall -Wextra
 CFLAGS  ?= -O2 -g
 LUA_CFLAGS = $(shell pkg-config --cflags $(LUA_PKG) 2>/dev/null)
+ifeq ($(OPENSSL_DIR),)
 SSL_CFLAGS = $(shell pkg-config --cflags openssl 2>/dev/null)
 SSL_LIBS   = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+else
+SSL_CFLAGS = -I'$(OPENSSL_DIR)/include'
+SSL_LIBS   = -L'$(OPENSSL_LIBDIR)' -Wl,-rpath,'$(OPENSSL_LIBDIR)' -lssl -lcrypto
+endif
 ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L \
              -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
              $(LUA_CFLAGS) $(SSL_CFLAGS) $(EXTRA_CFLAGS)
@@ -55,11 +98,27 @@ LUA_ENV := LUA_CPATH='$(LIBDIR)/?.so;;' \
            LUA_PATH='$(SHAREDIR)/?.lua;$(SHAREDIR)/?/init.lua;spec/?.lua;;'
 
 .PHONY: all build deps test-deps certs test spec demo install clean interop check
+.PHONY: openssl-version openssl-cli
 .PHONY: spec-upstream
 
 all: build
 
-build: deps $(LIBDIR)/ssl.so $(SHAREDIR)/ssl.lua $(SHAREDIR)/ssl/https.lua
+build: deps openssl-version $(LIBDIR)/ssl.so $(SHAREDIR)/ssl.lua $(SHAREDIR)/ssl/https.lua \
+       $(if $(OPENSSL),openssl-cli)
+
+# sslua needs OpenSSL 3.0 or newer: stop early, naming what the headers are.
+OPENSSL_MIN_TEXT := 3.0
+openssl-version:
+	@$(if $(OPENSSL_DIR),test -f '$(OPENSSL_DIR)/include/openssl/opensslv.h' || \
+	  { echo "sslua: OPENSSL_DIR=$(OPENSSL_DIR) has no include/openssl/opensslv.h"; exit 1; };) \
+	v=$$(printf '#include <openssl/opensslv.h>\nOPENSSL_VERSION_TEXT\n#if OPENSSL_VERSION_NUMBER < 0x30000000L\nsslua_too_old\n#endif\n' | \
+	  $(CC) $(SSL_CFLAGS) -E -P - 2>/dev/null) || { echo "sslua: no OpenSSL headers found ($(or $(OPENSSL_DIR),system))"; exit 1; }; \
+	case "$$v" in *sslua_too_old*) echo "sslua needs OpenSSL $(OPENSSL_MIN_TEXT) or newer; the headers in $(if $(OPENSSL_DIR),$(OPENSSL_DIR)/include,the system) are $$(echo "$$v" | head -n 1)"; exit 1;; esac
+
+# This OpenSSL's CLI at build/openssl-VER/bin/openssl (its rpath finds its own libraries).
+openssl-cli:
+	@mkdir -p $(OPENSSL_BIN)
+	@ln -sfn '$(OPENSSL_DIR)/bin/openssl' $(OPENSSL_BIN)/openssl
 
 # Installs only what is missing, so a prepared machine never touches apt.
 deps:
@@ -68,7 +127,7 @@ deps:
 test-deps:
 	@./ci/apt-ensure $(TEST_DEBS)
 
-$(OBJDIR)/%.o: src/%.c $(HDRS) | $(OBJDIR)
+$(OBJDIR)/%.o: src/%.c $(HDRS) | $(OBJDIR) openssl-version
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBDIR)/ssl.so: $(OBJS) | $(LIBDIR)
@@ -90,7 +149,7 @@ certs:
 # its own "N passed, N failed" and the last line is their sum (ci/total).
 test: build test-deps certs
 	@mkdir -p build/reports
-	-SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	-$(PEER_ENV) SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  ./ci/run-specs $(BUSTED) -- spec 2>&1 | tee build/reports/spec.log
 	-python3 -B interop/tests/run.py 2>&1 | tee build/reports/interop-unit.log
 	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
@@ -99,13 +158,30 @@ test: build test-deps certs
 
 spec: test
 
-# The differential run: the same suite against Debian's upstream LuaSec
-# (package lua-sec), one busted process per spec file; every difference
-# must be listed with its reason in spec/upstream/divergences.lua. Reads
-# and writes nothing of `make test` (results in build/upstream/).
+# The differential run: the same suite against upstream LuaSec, one busted
+# process per spec file; every difference must be listed with its reason in
+# spec/upstream/divergences.lua. Reads and writes nothing of `make test`
+# (results in build/upstream/ or build/upstream-VERSION/).
+#   make spec-upstream                 Debian's lua-sec package (1.2.0 on bookworm)
+#   make spec-upstream UPSTREAM=1.3.2  the build of ci/upstream-build 1.3.2 (pinned
+#                                      in ci/versions, cached like OPENSSL=)
+UPSTREAM ?=
+ifneq ($(UPSTREAM),)
+  UPSTREAM_DEB := $(LUASEC_$(subst .,_,$(UPSTREAM))_DEB)
+  UPSTREAM_DIR := $(SSLUA_CACHE)/luasec-$(UPSTREAM_DEB)/lua$(LUA_VERSION)
+  ifneq ($(filter spec-upstream,$(MAKECMDGOALS)),)
+    ifeq ($(UPSTREAM_DEB),)
+      $(error UPSTREAM=$(UPSTREAM) is not pinned in ci/versions)
+    endif
+    ifeq ($(wildcard $(UPSTREAM_DIR)/.stamp),)
+      $(error LuaSec $(UPSTREAM) for Lua $(LUA_VERSION) is not built in $(SSLUA_CACHE): run ci/upstream-build $(UPSTREAM) $(LUA_VERSION))
+    endif
+  endif
+endif
 spec-upstream: deps test-deps certs
-	@./ci/apt-ensure lua-sec
-	SSLUA_CERTS=$(CERTDIR) ./ci/spec-upstream $(LUA_BIN)
+	@$(if $(UPSTREAM),,./ci/apt-ensure lua-sec)
+	SSLUA_CERTS=$(CERTDIR) $(if $(UPSTREAM),SSLUA_UPSTREAM_DIR='$(UPSTREAM_DIR)' \
+	  SSLUA_UPSTREAM_VERSION=$(UPSTREAM)) ./ci/spec-upstream $(LUA_BIN)
 
 # Everything CI runs (.ci/run holds the one list): make test, then the
 # gates - lint, every Lua, sanitizers, valgrind, fuzzer and bench smoke runs.
@@ -113,7 +189,7 @@ check:
 	./.ci/run
 
 demo: build certs
-	@./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)
+	@$(PEER_ENV) ./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)
 
 # The interop harness (harness.py, interop/): sslua against openssl, GnuTLS,
 # Python, Node.js, Java and Go, in both roles and three I/O variants, checked
@@ -123,7 +199,7 @@ demo: build certs
 #   make interop-quick      a representative subset (under 2 minutes)
 #   make interop-baseline   record what is supported now in interop/baseline.json
 INTEROP_DEBS := python3 coreutils gnutls-bin nodejs openjdk-17-jdk-headless golang-go
-INTEROP_RUN   = python3 harness.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
+INTEROP_RUN   = $(PEER_ENV) python3 harness.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
                 --sharedir $(SHAREDIR) --certs $(CERTDIR)
 INTEROP_DEPS  = ./ci/apt-ensure $(INTEROP_DEBS) || for p in $(INTEROP_DEBS); do \
                 ./ci/apt-ensure $$p || echo "interop: could not install $$p"; done
@@ -165,19 +241,20 @@ fuzz-api-quick:
 # only proves that every driver still works: it fails on a broken driver,
 # never on a figure.
 BENCH_DEBS := valgrind lua-sec python3 openssl
-BENCH_RUN   = python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
-              --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref build/bench/ref
+BENCH_REF  := build/bench/ref$(if $(OPENSSL_TAG),-$(OPENSSL_TAG))
+BENCH_RUN   = $(PEER_ENV) python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
+              --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref $(BENCH_REF)
 
 .PHONY: bench bench-quick
-bench: build certs build/bench/ref
+bench: build certs $(BENCH_REF)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --out build/bench
 
-bench-quick: build certs build/bench/ref
+bench-quick: build certs $(BENCH_REF)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --quick --out build/bench/quick
 
-build/bench/ref: bench/ref.c
+$(BENCH_REF): bench/ref.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L $(SSL_CFLAGS) $< -o $@ $(SSL_LIBS)
 
@@ -194,7 +271,7 @@ LOAD_DEADLINE ?= 5
 
 .PHONY: load
 load: build test-deps certs
-	SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
+	$(PEER_ENV) SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  SSLUA_SPEC_REPORTS=build/reports/load SSLUA_SPEC_TIMEOUT=900 \
 	  LOAD_CONNS=$(LOAD_CONNS) LOAD_ROUNDS=$(LOAD_ROUNDS) LOAD_STALLERS=$(LOAD_STALLERS) \
 	  LOAD_NORMAL=$(LOAD_NORMAL) LOAD_DEADLINE=$(LOAD_DEADLINE) \

@@ -134,8 +134,15 @@ static int tls_failure(sslua_conn *c)
 
 static int system_failure(sslua_conn *c, int saved_errno)
 {
-  if (ERR_peek_error() != 0)
+  unsigned long code = ERR_peek_error();
+  if (code != 0 && ERR_SYSTEM_ERROR(code)) {
+    /* OpenSSL 3.2+ queues the socket's errno as a system error (3.0
+     * leaves it in errno): the same failure either way. */
+    saved_errno = ERR_GET_REASON(code);
+    ERR_clear_error();
+  } else if (code != 0) {
     return tls_failure(c);
+  }
   switch (saved_errno) {
   case 0:
     return SSLUA_IO_EOF;          /* EOF without close_notify */

@@ -199,8 +199,12 @@ demo: build certs
 #   make interop-quick      a representative subset (under 2 minutes)
 #   make interop-baseline   record what is supported now in interop/baseline.json
 INTEROP_DEBS := python3 coreutils gnutls-bin nodejs openjdk-17-jdk-headless golang-go
+# One baseline per OpenSSL: interop/baseline.json for the system's, and
+# interop/baseline-openssl3.5.json for OPENSSL=3.5 and so on.
+INTEROP_BASELINE ?= interop/baseline$(if $(OPENSSL),-openssl$(OPENSSL)).json
 INTEROP_RUN   = $(PEER_ENV) python3 harness.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
-                --sharedir $(SHAREDIR) --certs $(CERTDIR)
+                --sharedir $(SHAREDIR) --certs $(CERTDIR) --baseline $(INTEROP_BASELINE) \
+                --out build/interop$(if $(OPENSSL),-openssl$(OPENSSL))
 INTEROP_DEPS  = ./ci/apt-ensure $(INTEROP_DEBS) || for p in $(INTEROP_DEBS); do \
                 ./ci/apt-ensure $$p || echo "interop: could not install $$p"; done
 
@@ -216,6 +220,32 @@ interop-quick: build certs
 interop-baseline: build certs
 	@$(INTEROP_DEPS)
 	$(INTEROP_RUN) --update-baseline
+
+# The option-support report (ci/option-report, ci/option-probe.lua): every
+# option name, verify flag, protocol and key-exchange group on the system
+# OpenSSL and on each of OPTION_REPORT_VERSIONS, effective / no-op /
+# dtls-only / unknown with the evidence, in build/reports/options.{json,md,
+# html}; fails when something effective became a no-op or unknown, or a
+# name has no verdict, against interop/options-openssl<version>.json.
+# The spec suite's results for a version (build/reports/openssl-<v>/, as
+# ci/openssl-matrix leaves them) join the evidence when present.
+OPTION_REPORT_VERSIONS ?= 3.5 3.6
+OPTION_REPORT = python3 ci/option-report --lua $(LUA_BIN) --certs $(CERTDIR) \
+  --build system=build/$(LUA_VERSION) \
+  $(foreach v,$(OPTION_REPORT_VERSIONS),--build $(v)=build/$(LUA_VERSION)-openssl$(v)) \
+  $(foreach f,$(wildcard build/reports/openssl-*/junit.xml),--junit $(patsubst build/reports/openssl-%/junit.xml,%,$(f))=$(f))
+
+.PHONY: option-report option-report-baseline option-builds
+option-builds: certs
+	@$(MAKE) --no-print-directory -s OPENSSL= build
+	@for v in $(OPTION_REPORT_VERSIONS); do \
+	  ./ci/openssl-build $$v >/dev/null && $(MAKE) --no-print-directory -s OPENSSL=$$v build || exit 1; done
+
+option-report: option-builds
+	$(OPTION_REPORT)
+
+option-report-baseline: option-builds
+	$(OPTION_REPORT) --update-baseline
 
 # Fuzzing (fuzz/). `make fuzz`: the libFuzzer harnesses, FUZZ_SECONDS
 # (default 60) each. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer

@@ -108,7 +108,9 @@ def environment_info(env):
     except Exception:
         info["security_level"] = "?"
     lines = probe([env.lua, "-e", "local ssl = require 'ssl'; print(_VERSION); "
-                   "print(ssl._VERSION); print(ssl.config and ssl.config.openssl or '?')"],
+                   "print(ssl._VERSION); local lib = ssl.config and ssl.config.library; "
+                   "print(lib and (lib.name .. ' ' .. lib.version) or "
+                   "ssl.config and ssl.config.openssl or '?')"],
                   env.lua_env)
     lines += ["?"] * (3 - len(lines))
     info["lua"], info["sslua"], info["sslua_openssl"] = lines[:3]

@@ -55,7 +55,7 @@ ifneq ($(OPENSSL),)
     endif
   endif
 else ifneq ($(OPENSSL_DIR),)
-  OPENSSL_TAG := $(notdir $(OPENSSL_DIR))
+  OPENSSL_TAG := $(notdir $(patsubst %/,%,$(OPENSSL_DIR)))
   OPENSSL_BIN := $(if $(wildcard $(OPENSSL_DIR)/bin/openssl),$(OPENSSL_DIR)/bin)
 endif
 # Upstream builds install to lib64/ on some systems.

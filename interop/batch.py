@@ -115,6 +115,12 @@ class Batch:
 
     def record(self, case, result, detail, cres, sres, duration):
         row = case.row(result, detail, cres, sres, duration)
+        if result in ("pass", "fail"):
+            # the verify reason class: its state and whose report it was
+            state = judge.verify_class(case, cres, sres)[0]
+            if state:
+                by = "sslua" if case.expected["side"] == case.role else "peer"
+                row["verify_class"] = {"state": state, "by": by}
         self.results.append(row)
         self.progress.done(row)
         return row

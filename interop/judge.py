@@ -5,11 +5,14 @@ fail (with what differs) or unavailable (sslua lacks the parameter).
 An expected success is judged by the checks of NEGOTIATED (each side) and
 CONNECTION (both together). An expected failure must fail on the expected
 side for the expected reason: DECIDING_SIDE and OTHER_SIDE say what each
-side's error text counts as."""
+side's error text counts as. Where a side fails to verify a certificate,
+its report must also name the expected reason class (verify_class)."""
 
 import re
 
 import oracle
+import verify_classes
+import verify_reports
 
 GENERIC_DISCONNECT = re.compile(
     r"eof|closed|reset|broken pipe|connection|timed? ?out|socket|EOF|terminated|"
@@ -242,6 +245,38 @@ def failure_problems(s):
     return problems
 
 
+# ---------------------------------------------------------------- verify reason class
+
+def verify_class(case, cres, sres):
+    """Whether the side expected to fail verification names the expected
+    reason class: (state, note), state one of None (no verify failure
+    expected), "checked", "mismatch", "not reported" (that peer's report in
+    that role carries no reason: not checked) or "no report" (the side gave
+    no failure to read: not checked)."""
+    exp = case.expected
+    if exp.get("status") != "fail" or not exp.get("classes"):
+        return None, ""
+    side = exp["side"]
+    res = {"client": cres, "server": sres}[side]
+    stack = "sslua" if side == case.role else case.peer.name
+    want = "|".join(exp["classes"])
+    if res is None or res.get("status") == "ok":
+        return "no report", "verify class %s not checked: no failure from the %s" % (want, side)
+    text = str(res.get("error") or "")
+    if stack == "sslua":
+        named = set(verify_classes.sslua_classes(text))
+    else:
+        rows = verify_reports.table(stack, side)
+        if rows is None:
+            return "not reported", "verify class %s not checked: %s's %s reports no reason" % (
+                want, stack, side)
+        named = verify_reports.classes_in(rows, text)
+    if named & set(exp["classes"]):
+        return "checked", "verify class %s: named by the %s (%s)" % (want, side, stack)
+    return "mismatch", "%s (%s) names verify class %s, expected %s" % (
+        side, stack, "|".join(verify_classes.ordered(named)) or "none", want)
+
+
 def evaluate(ciphers, case, cres, sres):
     """Compares both sides' results with the expectation. Returns
     (result, detail) with result in pass / fail / unavailable."""
@@ -251,6 +286,11 @@ def evaluate(ciphers, case, cres, sres):
     s = Sides(ciphers, case, cres, sres)
     problems = success_problems(s) if s.exp["status"] == "ok" else failure_problems(s)
     detail = "client: %s | server: %s" % (s.brief("client"), s.brief("server"))
+    state, note = verify_class(case, cres, sres)
+    if state == "mismatch":
+        problems.append(note)
+    elif state:
+        detail += " || " + note
     if problems:
         return "fail", "; ".join(problems) + " || " + detail
     return "pass", detail

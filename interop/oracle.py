@@ -19,9 +19,14 @@ expect(client, server) returns a dict:
 or
   {"status": "fail", "side": "client"|"server", "reason": a key of REASONS,
    "stage": "setup"|"handshake"}
+with, where that side fails to verify the other's certificate, "classes":
+the reason classes (verify_classes.py) its report may name - one, or each
+defect of a certificate that has two.
 """
 
 import re
+
+from verify_classes import ordered, reason_of
 
 ORDER = ["1.0", "1.1", "1.2", "1.3"]
 
@@ -171,23 +176,23 @@ SSLUA_CAPS = {
 IDENTITY_TYPE = {"server-ecdsa": "ecdsa", "client-ecdsa": "ecdsa",
                  "server-ed25519": "ed25519", "client-ed25519": "ed25519"}
 
-# What verifying a server certificate of each identity gives.
-SERVER_CERT_VERDICT = {
-    "server-rsa": None, "server-ecdsa": None, "server-ed25519": None, "deep": None,
-    "expired": "expired", "notyet": "notyet", "untrusted": "unknown_ca",
-    "selfsigned": "unknown_ca", "server-eku-client": "purpose",
-    "wronghost": "hostname", "revoked": "revoked",
+# Why verifying a server certificate of each identity fails (the reason
+# class, verify_classes.py); the good ones are not listed. The rogue CA is
+# sent in the untrusted certificate's chain.
+SERVER_CERT_CLASS = {
+    "expired": "expired", "notyet": "not_yet_valid", "untrusted": "untrusted_root",
+    "selfsigned": "self_signed", "server-eku-client": "bad_purpose",
+    "wronghost": "hostname_mismatch", "revoked": "revoked",
 }
 # Names (DNS and IP SANs) of the server certificates (certs/README.md).
 SERVER_NAMES = {"localhost", "server.sslua.test", "127.0.0.1", "::1"}
 CERT_NAMES = {"wronghost": {"wrong.sslua.test"}}
 
-CLIENT_CERT_VERDICT = {
-    "client-rsa": None, "client-ecdsa": None, "client-ed25519": None,
-    "client-eku-server": "purpose",
-    # these two have an unknown issuer AND the server purpose only
-    "untrusted": "bad_client_cert", "selfsigned": "bad_client_cert",
-    "expired": "expired",
+CLIENT_CERT_CLASSES = {
+    "client-eku-server": ("bad_purpose",),
+    # these two have an untrusted issuer AND the server purpose only
+    "untrusted": ("untrusted_root", "bad_purpose"), "selfsigned": ("self_signed", "bad_purpose"),
+    "expired": ("expired",),
 }
 
 
@@ -263,6 +268,13 @@ def groups_of(side):
 
 def fail(side, reason, stage="handshake"):
     return {"status": "fail", "side": side, "reason": reason, "stage": stage}
+
+
+def verify_fail(side, classes):
+    """`side` refuses the other's certificate, for these reason classes."""
+    exp = fail(side, reason_of(classes))
+    exp["classes"] = ordered(classes)
+    return exp
 
 
 def expect(client, server):
@@ -367,22 +379,22 @@ def expect(client, server):
             and scfg.get("sni_identity") and server["caps"].get("sni_switch"):
         identity = scfg["sni_identity"]
     if ccfg.get("verify"):
-        verdict = SERVER_CERT_VERDICT.get(identity)
-        if not scfg.get("chain", True) and identity != "selfsigned":
-            verdict = verdict or "unknown_ca"
-        if verdict == "hostname":
+        verdict = SERVER_CERT_CLASS.get(identity)
+        if not scfg.get("chain", True) and verdict in (None, "untrusted_root"):
+            verdict = "unknown_issuer"      # the issuer is not sent, so not found
+        if verdict == "hostname_mismatch":
             verdict = None          # decided by the name check below
         host = ccfg.get("verifyhost")
         if host is None and client["caps"].get("checks_hostname", True):
             host = ccfg.get("hostname") or "localhost"
         if host and host not in CERT_NAMES.get(identity, SERVER_NAMES):
-            verdict = verdict or "hostname"
+            verdict = verdict or "hostname_mismatch"
         if verdict == "revoked" and not ccfg.get("crl"):
             verdict = None
         if identity == "deep" and ccfg.get("depth") is not None and ccfg["depth"] < 5:
             verdict = "chain_too_long"
         if verdict:
-            return fail("client", verdict)
+            return verify_fail("client", (verdict,))
     if ccfg.get("checkhost"):
         hostcheck = "mismatch" if identity == "wronghost" else "match"
 
@@ -394,15 +406,11 @@ def expect(client, server):
             if scfg.get("require"):
                 return fail("server", "no_client_cert")
         else:
-            verdict = CLIENT_CERT_VERDICT.get(cid)
-            if verdict == "purpose" and not server["caps"].get("server_checks_client_purpose",
-                                                                True):
-                verdict = None
-            if verdict == "bad_client_cert" and not server["caps"].get(
-                    "server_checks_client_purpose", True):
-                verdict = "unknown_ca"
-            if verdict:
-                return fail("server", verdict)
+            classes = CLIENT_CERT_CLASSES.get(cid, ())
+            if not server["caps"].get("server_checks_client_purpose", True):
+                classes = tuple(c for c in classes if c != "bad_purpose")
+            if classes:
+                return verify_fail("server", classes)
             server_sees = cid
 
     # 7. ALPN
@@ -433,6 +441,9 @@ def expect(client, server):
 def summary(exp):
     """Short text for the CSV 'expected' column."""
     if exp["status"] == "fail":
+        if exp.get("classes"):
+            return "fail(%s:%s class=%s)" % (exp["side"], exp["reason"],
+                                             "|".join(exp["classes"]))
         return "fail(%s:%s)" % (exp["side"], exp["reason"])
     parts = ["ok", "v" + exp["version"]]
     for key in ("cipher", "group", "alpn", "sni"):

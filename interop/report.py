@@ -233,6 +233,15 @@ def matrix_md(rows, info, specs, comp):
                 cells.append("%d/%d" % (sum(1 for r in rs if r["result"] == "pass"), len(rs))
                              if rs else "–")
         out.append("| %s | %s | %s |" % (s.name, s.version, " | ".join(cells)))
+    classes = verify_class_table(runs)
+    if classes:
+        out += ["", "## Verify reason classes", "",
+                "Where a side refuses a certificate, its report must name the expected "
+                "reason class (interop/verify_classes.py); *not reported* and *no report* "
+                "are not checked.", ""]
+        out.append("| " + " | ".join(classes[0]) + " |")
+        out.append("|---|---|" + "---:|" * len(CLASS_STATES))
+        out += ["| " + " | ".join(line) + " |" for line in classes[1:]]
     out.append("")
     out.append("## Features")
     out.append("")
@@ -420,6 +429,32 @@ def cipher_table_html(runs, peers):
     return out
 
 
+# ---------------------------------------------------------------- verify reason classes
+
+CLASS_STATES = ["checked", "mismatch", "not reported", "no report"]
+
+
+def verify_class_counts(rows):
+    """{(peer, who verifies: "sslua"/"peer"): {state: cases}} over the cases
+    where a side refuses a certificate (judge.verify_class)."""
+    out = {}
+    for r in rows:
+        vc = r.get("verify_class")
+        if vc:
+            counts = out.setdefault((r["peer"], vc["by"]), dict.fromkeys(CLASS_STATES, 0))
+            counts[vc["state"]] += 1
+    return out
+
+
+def verify_class_table(rows):
+    """Rows of the verify reason class table: a header, then one per peer
+    and verifier."""
+    table = [["peer", "verifier"] + CLASS_STATES]
+    for (peer, by), counts in sorted(verify_class_counts(rows).items()):
+        table.append([peer, by] + [str(counts[s]) for s in CLASS_STATES])
+    return table if len(table) > 1 else []
+
+
 # ---------------------------------------------------------------- console
 
 def console_summary(rows, info, specs, comp):
@@ -434,6 +469,11 @@ def console_summary(rows, info, specs, comp):
     for s in specs:
         if not s.available and s.reason != "not selected":
             out.append("peer %s UNAVAILABLE (not passed): %s" % (s.name, s.reason))
+    classes = verify_class_table(runs)
+    if classes:
+        out += ["", "verify reason class, where a side refuses a certificate "
+                    "(not reported / no report: not checked)"]
+        out += ["%-8s %-8s %8s %9s %13s %10s" % tuple(line) for line in classes]
     if comp and comp.get("has_baseline"):
         out.append("")
         out.append("baseline: %d regressions, %d new failures, %d improvements, "

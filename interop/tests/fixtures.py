@@ -66,9 +66,10 @@ class Names:
         return self.OPENSSL.get(name, name)
 
 
-def make_case(role, expected, peer_caps_=None, family="sanity", ours=None, peer=None):
+def make_case(role, expected, peer_caps_=None, family="sanity", ours=None, peer=None,
+              peer_name="fake"):
     tpl = cases.Template(family, "t", ours or {}, peer or {}, [family])
-    spec = FakePeer(peer_caps_)
+    spec = FakePeer(peer_caps_, peer_name)
     return matrix.Case(spec, role, "blocking", tpl, expected,
                        {"stack": "sslua", "caps": sslua_caps(), "cfg": tpl.ours},
                        {"stack": spec.name, "caps": spec.caps, "cfg": tpl.peer})

@@ -24,6 +24,11 @@ def fail(side_, reason, stage="handshake"):
     return {"status": "fail", "side": side_, "reason": reason, "stage": stage}
 
 
+def refused(side_, reason, *classes):
+    """A verification failure: the reason and the reason classes."""
+    return dict(fail(side_, reason), classes=classes)
+
+
 SERVER = dict(identity="server-rsa", chain=True)
 
 # name, client, server, expected (a failure in full; a success by the keys given)
@@ -103,36 +108,42 @@ ROWS = [
      {"status": "ok", "group": "x448"}),
     # the client verifies the server
     ("expired server certificate", sslua(verify=True), peer(identity="expired"),
-     fail("client", "expired")),
-    ("untrusted issuer", sslua(verify=True), peer(identity="untrusted"),
-     fail("client", "unknown_ca")),
+     refused("client", "expired", "expired")),
+    ("not yet valid", peer(verify=True), sslua(identity="notyet", chain=True),
+     refused("client", "notyet", "not_yet_valid")),
+    ("untrusted issuer: the rogue CA comes in the chain", sslua(verify=True),
+     peer(identity="untrusted"), refused("client", "unknown_ca", "untrusted_root")),
+    ("... without the chain the issuer is not found", sslua(verify=True),
+     peer(identity="untrusted", chain=False), refused("client", "unknown_ca", "unknown_issuer")),
+    ("a self-signed server certificate", peer(verify=True),
+     sslua(identity="selfsigned", chain=True), refused("client", "unknown_ca", "self_signed")),
     ("missing intermediate", sslua(verify=True), peer(identity="server-rsa", chain=False),
-     fail("client", "unknown_ca")),
+     refused("client", "unknown_ca", "unknown_issuer")),
     ("wrong purpose", sslua(verify=True), peer(identity="server-eku-client"),
-     fail("client", "purpose")),
+     refused("client", "purpose", "bad_purpose")),
     ("verify none accepts an expired certificate", sslua(verify=False),
      peer(identity="expired"), {"status": "ok", "client_sees": "expired"}),
     ("sslua checks no host name in the handshake: the application's check says mismatch",
      sslua(verify=True, checkhost="localhost"), peer(identity="wronghost"),
      {"status": "ok", "hostcheck": "mismatch"}),
     ("... unless verifyhost is set", sslua(verify=True, verifyhost="localhost"),
-     peer(identity="wronghost"), fail("client", "hostname")),
+     peer(identity="wronghost"), refused("client", "hostname", "hostname_mismatch")),
     ("verifyhost with a name the certificate lacks", sslua(verify=True,
                                                            verifyhost="www.sslua.test"),
-     peer(**SERVER), fail("client", "hostname")),
+     peer(**SERVER), refused("client", "hostname", "hostname_mismatch")),
     ("verifyhost with the certificate's IP address", sslua(verify=True,
                                                            verifyhost="127.0.0.1"),
      peer(**SERVER), {"status": "ok"}),
     ("a peer client checks the host name itself", peer(verify=True),
-     sslua(identity="wronghost"), fail("client", "hostname")),
+     sslua(identity="wronghost"), refused("client", "hostname", "hostname_mismatch")),
     ("a revoked certificate passes without a CRL", sslua(verify=True),
      peer(identity="revoked"), {"status": "ok"}),
     ("... and fails with one", sslua(verify=True, crl=True), peer(identity="revoked"),
-     fail("client", "revoked")),
+     refused("client", "revoked", "revoked")),
     ("a deep chain within the default depth", sslua(verify=True), peer(identity="deep"),
      {"status": "ok", "client_sees": "deep"}),
     ("a deep chain beyond depth 2", sslua(verify=True, depth=2), peer(identity="deep"),
-     fail("client", "chain_too_long")),
+     refused("client", "chain_too_long", "chain_too_long")),
     # the server asks for a client certificate
     ("required, none sent", peer(verify=True), sslua(verify=True, require=True, **SERVER),
      fail("server", "no_client_cert")),
@@ -144,17 +155,20 @@ ROWS = [
     ("not requested: the server sees none", peer(identity="client-rsa"), sslua(**SERVER),
      {"status": "ok", "server_sees": None}),
     ("a client certificate for servers only", sslua(identity="client-eku-server"),
-     peer(verify=True, require=True, **SERVER), fail("server", "purpose")),
+     peer(verify=True, require=True, **SERVER), refused("server", "purpose", "bad_purpose")),
     ("... accepted by a server that does not check the purpose",
      sslua(identity="client-eku-server"),
      peer(peer_caps(**GNUTLS), verify=True, require=True, **SERVER),
      {"status": "ok", "server_sees": "client-eku-server"}),
     ("an untrusted client certificate (also of the wrong purpose)",
      sslua(identity="untrusted"), peer(verify=True, **SERVER),
-     fail("server", "bad_client_cert")),
+     refused("server", "bad_client_cert", "untrusted_root", "bad_purpose")),
+    ("a self-signed client certificate (also of the wrong purpose)",
+     peer(identity="selfsigned"), sslua(verify=True, require=True, **SERVER),
+     refused("server", "bad_client_cert", "self_signed", "bad_purpose")),
     ("... is an unknown CA to a server that does not check the purpose",
      sslua(identity="untrusted"), peer(peer_caps(**GNUTLS), verify=True, **SERVER),
-     fail("server", "unknown_ca")),
+     refused("server", "unknown_ca", "untrusted_root")),
     # SNI, ALPN, resumption
     ("SNI selects the other certificate where the server can switch",
      sslua(sni="server.sslua.test"),
@@ -194,6 +208,8 @@ class OracleSummary(unittest.TestCase):
     def test_rows(self):
         for exp, text in (
                 (fail("server", "version"), "fail(server:version)"),
+                (refused("server", "bad_client_cert", "untrusted_root", "bad_purpose"),
+                 "fail(server:bad_client_cert class=untrusted_root|bad_purpose)"),
                 ({"status": "ok", "version": "1.3"}, "ok v1.3"),
                 ({"status": "ok", "version": "1.2", "cipher": RSA_CBC, "group": "x25519",
                   "alpn": "h2", "sni": "a.test", "resumed": True, "hostcheck": "match"},

@@ -141,6 +141,8 @@ static int ctx_setsessioncache(lua_State *L)
     return sslua_fail_false(L, "invalid sessioncache parameter (timeout: %s)", sslua_describe(L, 4));
   if (!on) {
     SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    /* OFF only stops caching: what was cached would still resume. */
+    SSL_CTX_flush_sessions(c->ctx, 0);
     return sslua_ok(L);
   }
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_SERVER);

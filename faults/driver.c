@@ -15,6 +15,9 @@
  *   faults.site()      -> "openssl"|"lua", where the last injected failure was
  *   faults.leaks()     -> true when LeakSanitizer finds unreachable memory now
  *   faults.label(text) what a crash report names as the current step
+ *   faults.random(k [, seed])  from now on each allocation fails with
+ *                      probability 1/k (0: off), reproducibly from seed;
+ *                      returns how many failures it injected so far
  *
  * Two rules of the allocators shape the countdown:
  *  - Lua never lets a shrinking realloc fail (lmem.c asserts it), so only
@@ -52,6 +55,9 @@ static struct {
   unsigned long counted;     /* allocations since arm */
   int fired;
   int lua_retry;             /* the next Lua allocation is Lua's retry */
+  unsigned long one_in;      /* random mode: 1/one_in of allocations fail */
+  unsigned long long rng;    /* xorshift64 state */
+  unsigned long random_fired;
   char site[512];
   char label[256];
   FILE *sites;
@@ -60,6 +66,15 @@ static struct {
 /* Counts one allocation; true when this one must fail. */
 static int must_fail(void)
 {
+  if (inj.one_in != 0) {
+    inj.rng ^= inj.rng << 13;
+    inj.rng ^= inj.rng >> 7;
+    inj.rng ^= inj.rng << 17;
+    if (inj.rng % inj.one_in != 0)
+      return 0;
+    inj.random_fired++;
+    return 1;
+  }
   if (inj.countdown == 0)
     return 0;
   inj.counted++;
@@ -212,6 +227,20 @@ static int f_label(lua_State *L)
   return 0;
 }
 
+static int f_random(lua_State *L)
+{
+  lua_Integer k = luaL_checkinteger(L, 1);
+  if (!lua_isnoneornil(L, 2)) {
+    inj.rng = (unsigned long long)luaL_checkinteger(L, 2) ^ 0x9E3779B97F4A7C15ULL;
+  }
+  if (inj.rng == 0)
+    inj.rng = 88172645463325252ULL;
+  inj.lua_retry = 0;
+  inj.one_in = k > 0 ? (unsigned long)k : 0;
+  lua_pushinteger(L, (lua_Integer)inj.random_fired);
+  return 1;
+}
+
 static int f_sanitized(lua_State *L)
 {
   lua_pushboolean(L, __lsan_do_recoverable_leak_check != NULL);
@@ -221,6 +250,7 @@ static int f_sanitized(lua_State *L)
 static const luaL_Reg faults_lib[] = {
   { "arm", f_arm }, { "disarm", f_disarm }, { "site", f_site },
   { "leaks", f_leaks }, { "label", f_label }, { "sanitized", f_sanitized },
+  { "random", f_random },
   { NULL, NULL }
 };
 

@@ -19,6 +19,7 @@
 #include "context.h"
 #include "error.h"
 #include "session.h"
+#include "x509_asn1.h"
 
 #define SSLUA_SESSION_META "SSL:Session"
 #define REASON_LEN 256
@@ -69,8 +70,7 @@ static int session_export(lua_State *L)
     return sslua_fail(L, "error exporting session (%s)",
                       sslua_err_reason(why, sizeof(why), "encoding failed"));
   }
-  lua_pushlstring(L, (const char *)der, (size_t)len);
-  OPENSSL_free(der);
+  sslua_push_freed(L, der, (size_t)len);
   return 1;
 }
 

@@ -184,6 +184,9 @@ static int mod_load(lua_State *L)
     return sslua_fail(L, "invalid format (%s)", format);
   if (len > INT_MAX)
     return sslua_fail(L, "error loading certificate (data too large)");
+  /* The object first: once loaded, the certificate must have an owner
+   * before Lua may raise (out of memory). */
+  sslua_x509_push(L, NULL);
   ERR_clear_error();
   cert = load(data, len);
   if (cert == NULL) {
@@ -192,8 +195,7 @@ static int mod_load(lua_State *L)
                       sslua_err_reason(reason, sizeof reason, "no certificate found"));
   }
   ERR_clear_error();
-  sslua_x509_push(L, cert);
-  X509_free(cert);
+  ((x509_obj *)lua_touserdata(L, -1))->cert = cert;
   return 1;
 }
 

@@ -15,7 +15,6 @@
 local socket = require "socket"
 local ssl    = require "ssl"
 local x509   = require "ssl.x509"
-local context = require "ssl.context"
 
 local CERTS = os.getenv("SSLUA_CERTS") or "build/certs"
 local function C(name) return CERTS .. "/" .. name end

@@ -34,6 +34,7 @@ local N    = math.tointeger(tonumber(arg[2] or "10000")) or 10000
 local TRACE = os.getenv("FUZZ_TRACE") == "1"
 local STOP  = math.tointeger(tonumber(os.getenv("FUZZ_STOP") or "")) or nil
 local CERTS = os.getenv("SSLUA_CERTS") or "build/certs"
+-- luacheck: read globals faults
 local FAIL_ALLOC = math.tointeger(tonumber(os.getenv("FUZZ_FAIL_ALLOC") or "")) or 0
 if FAIL_ALLOC > 0 and type(faults) ~= "table" then
   io.stderr:write("FUZZ_FAIL_ALLOC needs the faults/driver host (fuzz/run-api sets it up)\n")

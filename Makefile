@@ -163,16 +163,18 @@ fuzz-api-quick:
 # `make alloc-faults`: every allocation (OpenSSL's and Lua's) of every
 # scenario fails once, under ASan/UBSan/LSan (long: see faults/README.md);
 # `make alloc-faults-quick`: 20 spread over each scenario (CI, about a
-# minute). `make mutate N=40 SEED=1`: N sampled mutants of src/, each
-# judged by its files' specs (slow; not in CI).
+# minute). SCENARIOS="x509 sni" limits either to those scenarios.
+# `make mutate N=40 SEED=1`: N sampled mutants of src/, each judged by its
+# files' specs (slow; not in CI).
 MUTATE_N ?= $(if $(filter command line,$(origin N)),$(N),40)
 
 .PHONY: alloc-faults alloc-faults-quick mutate
+SCENARIOS ?=
 alloc-faults: deps certs
-	./faults/run
+	./faults/run $(SCENARIOS)
 
 alloc-faults-quick: deps certs
-	./faults/run --quick
+	./faults/run --quick $(SCENARIOS)
 
 mutate: deps test-deps certs
 	python3 faults/mutate.py --n $(MUTATE_N) --seed $(SEED)

@@ -53,6 +53,11 @@ local function tools(seen)
     return v, msg, ...
   end
   function t.see(key, value) seen[#seen + 1] = { key, value } end
+  -- A call answering a boolean, or nil plus a message when it fails.
+  function t.boolean(v, msg, ...)
+    if v == nil then return t.ok(v, msg, ...) end
+    return v
+  end
   function t.expect(cond, why) if not cond then error("WRONG: " .. why, 0) end end
   t.failed = is_failure
   return t

@@ -546,6 +546,10 @@ static int parse_host_flags(lua_State *L, int first, unsigned int *flags)
 /* X509_check_* result: 1 match, 0 no match, negative for bad input. */
 static int push_check(lua_State *L, int rc, const char *what, const char *input)
 {
+  /* OpenSSL answers "no match" when it could not decode the names (out
+   * of memory, say); the error it queued tells that from a real no. */
+  if (rc == 0 && ERR_peek_error() != 0)
+    return fail_ssl(L, "check failed");
   ERR_clear_error();
   if (rc < 0)
     return sslua_fail(L, "%s (%s)", what, input);

@@ -30,41 +30,46 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRATCH = os.path.join(TOP, "build", "mutate", "tree")
 TIMEOUT = int(os.environ.get("MUTATE_TIMEOUT", "600"))
 
-# The spec files that judge a mutant of each source file.
+# The spec files that judge a mutant of each source file: those that
+# exercise it (by grep and by reading), the slow ones only where needed.
 CORE = ["module_spec", "io_spec", "lifetime_spec", "params_spec"]
+TLS = ["handshake_openssl_spec", "protocols_spec", "sni_alpn_spec", "psk_dane_spec"]
 SPECS = {
-    "alert.c": ["alert_spec", "io_spec"],
+    "alert.c": ["alert_spec", "io_spec", "callback_errors_spec"],
     "alpn.c": ["sni_alpn_spec", "collection_spec", "callback_errors_spec", "injected_failures_spec"],
     "buffer.c": ["io_spec", "faults_spec", "fuzz_regressions_spec"],
     "compat.c": CORE + ["collection_spec", "callback_errors_spec"],
     "config.c": ["module_spec", "option_effects_spec", "groups_spec"],
-    "connection.c": CORE + ["close_variables_spec", "handshake_openssl_spec", "injected_failures_spec"],
+    "connection.c": CORE + ["close_variables_spec", "handshake_openssl_spec", "alert_spec",
+                            "injected_failures_spec"],
     "context.c": ["params_spec", "options_spec", "option_effects_spec", "protocols_spec",
                   "session_spec", "injected_failures_spec"],
     "credentials.c": ["credentials_spec", "params_spec", "callback_errors_spec", "injected_failures_spec"],
     "dane.c": ["psk_dane_spec", "injected_failures_spec"],
-    "errobj.c": ["alert_spec", "verifyext_spec", "hostname_spec"],
-    "error.c": ["alert_spec", "verifyext_spec", "hostname_spec", "io_spec"],
+    "errobj.c": ["alert_spec", "verifyext_spec", "hostname_spec", "verify_spec"],
+    "error.c": ["alert_spec", "verifyext_spec", "hostname_spec", "io_spec", "verify_spec"],
     "features.c": CORE,
     "groups.c": ["groups_spec", "injected_failures_spec"],
-    "hostname.c": ["hostname_spec", "injected_failures_spec"],
-    "inspect.c": ["verifyext_spec", "handshake_openssl_spec", "protocols_spec", "injected_failures_spec"],
+    "hostname.c": ["hostname_spec", "verify_spec", "injected_failures_spec"],
+    "inspect.c": ["verifyext_spec", "credentials_spec", "close_variables_spec", "lifetime_spec",
+                  "protocols_spec", "groups_spec", "injected_failures_spec"],
     "keylog.c": ["keylog_spec"],
     "objects.c": CORE + ["collection_spec", "callback_errors_spec"],
-    "ocsp.c": ["ocsp_spec", "injected_failures_spec"],
+    "ocsp.c": ["ocsp_spec", "alert_spec", "injected_failures_spec"],
     "options.c": ["options_spec", "option_effects_spec", "params_spec"],
-    "psk.c": ["psk_dane_spec", "injected_failures_spec"],
+    "psk.c": ["psk_dane_spec", "callback_errors_spec", "injected_failures_spec"],
     "range.c": ["ranges_spec", "protocols_spec", "injected_failures_spec"],
-    "session.c": ["session_spec", "sessioncache_spec", "injected_failures_spec"],
+    "session.c": ["session_spec", "sessioncache_spec", "collection_spec", "injected_failures_spec"],
     "sni.c": ["sni_alpn_spec", "injected_failures_spec"],
     "socket.c": ["io_spec"],
-    "timeout.c": ["io_spec", "faults_spec"],
+    "timeout.c": ["io_spec", "faults_spec", "slowloris_spec"],
     "verify.c": ["verifyext_spec", "verify_spec", "callback_errors_spec", "injected_failures_spec"],
     "x509.c": ["x509_spec", "x509_digest_spec", "injected_failures_spec"],
     "x509_asn1.c": ["x509_spec"],
     "x509_ext.c": ["x509_spec"],
-    "ssl.lua": ["params_spec", "options_spec", "module_spec", "credentials_spec", "session_spec",
-                "sessioncache_spec"],
+    "ssl.lua": CORE + TLS + ["options_spec", "credentials_spec", "session_spec", "sessioncache_spec",
+                             "hostname_spec", "ocsp_spec", "keylog_spec", "groups_spec",
+                             "verifyext_spec", "ranges_spec", "alert_spec", "callback_errors_spec"],
     "https.lua": ["https_spec", "https_port_spec"],
 }
 

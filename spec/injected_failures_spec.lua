@@ -46,7 +46,8 @@ local function inject(fail, code)
   local preload = os.getenv("LD_PRELOAD")
   preload = (preload and preload ~= "") and (preload .. ":" .. SHIM) or SHIM
   local p = process.spawn({ luapeer.interpreter(), ROOT .. "/spec/helpers/injected_main.lua", ROOT, code },
-                          { env = { LD_PRELOAD = preload, SSLUA_FAIL = fail, SSLUA_CERTS = certs.dir() },
+                          { env = luapeer.env { LD_PRELOAD = preload, SSLUA_FAIL = fail,
+                                                SSLUA_CERTS = certs.dir() },
                             max_life = 60 })
   local done = p:wait(30)
   local out = p:output()

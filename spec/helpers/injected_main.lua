@@ -16,7 +16,14 @@ local env = setmetatable({
 }, { __index = _G })
 env.C = env.certs.path
 env.read = env.certs.read
-local fn = assert(load(code, "case", "t", env))
-local r = table.pack(pcall(fn))
-io.stdout:write("RESULT ", ser.encode_list(table.unpack(r, 1, r.n)), "\n")
+local fn
+if setfenv then   -- Lua 5.1, LuaJIT
+  fn = assert(loadstring(code, "case"))
+  setfenv(fn, env)
+else
+  fn = assert(load(code, "case", "t", env))
+end
+local function pack(...) return { n = select("#", ...), ... } end
+local r = pack(pcall(fn))
+io.stdout:write("RESULT ", ser.encode_list((table.unpack or unpack)(r, 1, r.n)), "\n")
 io.stdout:flush()

@@ -43,7 +43,7 @@ SPECS = {
     "compat.c": CORE + ["collection_spec", "callback_errors_spec"],
     "config.c": ["module_spec", "option_effects_spec", "groups_spec"],
     "connection.c": CORE + ["close_variables_spec", "handshake_openssl_spec", "alert_spec",
-                            "injected_failures_spec"],
+                            "verify_reasons_spec", "injected_failures_spec"],
     "context.c": ["params_spec", "options_spec", "option_effects_spec", "protocols_spec",
                   "session_spec", "injected_failures_spec"],
     "credentials.c": ["credentials_spec", "load_errors_spec", "system_ca_spec", "params_spec",

@@ -288,6 +288,13 @@ end)
 
 -- sessions: export, import, resume; and the server-side cache
 
+-- Resumption is best effort: a server that could not cache the session or
+-- a client that could not keep its ticket (out of memory) does a full
+-- handshake, which is right. Only a resumption is an observation.
+local function resumed(t, c)
+  if c:sessionreused() then t.see("reused", true) end
+end
+
 scenario("session", contexts({ protocol = "tlsv1_2", sessioncache = true, options = { "all", "no_ticket" } },
                              { protocol = "tlsv1_2" }),
 function(e, t)
@@ -297,7 +304,7 @@ function(e, t)
   closeall(s, c)
   local again = t.ok(ssl.importsession(der))
   local s2, c2 = connect(t, e.s, e.c, function(_, c2) t.ok(c2:setsession(again)) end)
-  t.see("reused", c2:sessionreused())
+  resumed(t, c2)
   closeall(s2, c2)
 end)
 
@@ -309,7 +316,7 @@ function(e, t)
   local sess = t.ok(c:getsession())
   closeall(s, c)
   local s2, c2 = connect(t, e.s, e.c, function(_, c2) t.ok(c2:setsession(sess)) end)
-  t.see("reused", c2:sessionreused())
+  resumed(t, c2)
   closeall(s2, c2)
 end)
 

@@ -250,20 +250,42 @@ option-report-baseline: option-builds
 # Fuzzing (fuzz/). `make fuzz`: the libFuzzer harnesses, FUZZ_SECONDS
 # (default 60) each. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer
 # under ASan/UBSan (SEED may list several seeds); `make fuzz-api-quick`
-# is the short CI run (about 20 s).
+# is the short CI run (about 20 s). FAIL_ALLOC=K (e.g. 50) also fails one
+# allocation in K inside each fuzzed call (faults/README.md).
 FUZZ_SECONDS ?= 60
 SEED ?= 1
 N    ?= 100000
+FAIL_ALLOC ?= 0
 
 .PHONY: fuzz fuzz-api fuzz-api-quick
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run-libfuzzer
 
 fuzz-api:
-	./fuzz/run-api "$(SEED)" $(N)
+	FUZZ_FAIL_ALLOC=$(FAIL_ALLOC) ./fuzz/run-api "$(SEED)" $(N)
 
 fuzz-api-quick:
 	./fuzz/run-api "1 2" 6000
+
+# Fault injection and mutation testing (faults/README.md).
+# `make alloc-faults`: every allocation (OpenSSL's and Lua's) of every
+# scenario fails once, under ASan/UBSan/LSan (long: see faults/README.md);
+# `make alloc-faults-quick`: 20 spread over each scenario (CI, about a
+# minute). SCENARIOS="x509 sni" limits either to those scenarios.
+# `make mutate N=40 SEED=1`: N sampled mutants of src/, each judged by its
+# files' specs (slow; not in CI).
+MUTATE_N ?= $(if $(filter command line,$(origin N)),$(N),40)
+
+.PHONY: alloc-faults alloc-faults-quick mutate
+SCENARIOS ?=
+alloc-faults: deps certs
+	./faults/run $(SCENARIOS)
+
+alloc-faults-quick: deps certs
+	./faults/run --quick $(SCENARIOS)
+
+mutate: deps test-deps certs
+	python3 faults/mutate.py --n $(MUTATE_N) --seed $(SEED)
 
 # Benchmarks (bench/, see bench/README.md): `make bench` (about 10 minutes)
 # writes build/bench/report.md - ours vs a C reference vs upstream LuaSec,

@@ -7,6 +7,9 @@
 -- them), SSLUA_CERTS (default build/certs), FUZZ_TRACE=1 prints every call
 -- before it runs (to find the call a crash happened in), FUZZ_STOP=K stops
 -- after call K (with FUZZ_TRACE, the last line is the call to look at).
+-- FUZZ_FAIL_ALLOC=K (run under faults/driver, see fuzz/run-api): inside
+-- every fuzzed call, each allocation of OpenSSL or Lua fails with
+-- probability 1/K; a Lua memory error is then an accepted outcome.
 --
 -- Every call goes through pcall. Each call is one of: a module function
 -- (ssl.*, ssl.context.*, ssl.x509.*, ssl.core.*, ssl.https.* with bad
@@ -31,6 +34,13 @@ local N    = math.tointeger(tonumber(arg[2] or "10000")) or 10000
 local TRACE = os.getenv("FUZZ_TRACE") == "1"
 local STOP  = math.tointeger(tonumber(os.getenv("FUZZ_STOP") or "")) or nil
 local CERTS = os.getenv("SSLUA_CERTS") or "build/certs"
+-- luacheck: read globals faults
+local FAIL_ALLOC = math.tointeger(tonumber(os.getenv("FUZZ_FAIL_ALLOC") or "")) or 0
+if FAIL_ALLOC > 0 and type(faults) ~= "table" then
+  io.stderr:write("FUZZ_FAIL_ALLOC needs the faults/driver host (fuzz/run-api sets it up)\n")
+  os.exit(2)
+end
+if FAIL_ALLOC > 0 then faults.random(0, SEED) end
 
 local socket = require "socket"
 local ssl    = require "ssl"
@@ -686,6 +696,7 @@ local function classify(t, err)
   end
   if type(err) ~= "string" then return "non-string error " .. type(err) end
   if err:find("FUZZ-HANG", 1, true) then return "call did not return in time" end
+  if FAIL_ALLOC > 0 and err:find("not enough memory", 1, true) then return nil end
   if err:find(TOKEN, 1, true) then
     return drives_openssl[short] and "callback error escaped from OpenSSL" or nil
   end
@@ -756,9 +767,18 @@ local function run_call(i)
       n = n + 1
     end
     ok, err = res[1], res[2]
+  elseif FAIL_ALLOC > 0 then
+    ok, err = pcall(function()
+      faults.random(FAIL_ALLOC)
+      local r = table.pack(pcall(invoke))
+      faults.random(0)
+      if not r[1] then error(r[2], 0) end
+      return table.unpack(r, 2, r.n)
+    end)
   else
     ok, err = pcall(invoke)
   end
+  if FAIL_ALLOC > 0 then faults.random(0) end
   debug.sethook()
   calls = calls + 1
   if t.name:find("setmethod") then restore_methods() end
@@ -834,8 +854,9 @@ end
 for k in pairs(pool) do pool[k] = {} end
 collectgarbage(); collectgarbage()
 print(("seed %d: %d calls (%d raised argument/callback errors), %d targets, " ..
-       "%d finalizer calls, %d errors from LuaSocket below ssl.https, findings %d, crashes %d, %.1f s"):format(
+       "%d finalizer calls, %d errors from LuaSocket below ssl.https, findings %d, crashes %d, %.1f s%s"):format(
   SEED, calls, errors_ok, #targets, resurrect_calls, foreign, findings, crashes,
-  socket.gettime() - w0))
+  socket.gettime() - w0,
+  FAIL_ALLOC > 0 and (", %d allocations failed"):format(faults.random(0)) or ""))
 _ = t0
 os.exit(findings == 0 and 0 or 1, true)

@@ -340,7 +340,11 @@ static int core_create(lua_State *L)
     return sslua_fail(L, "error creating SSL object (%s)",
                       sslua_err_reason(c->failure.message, sizeof(c->failure.message),
                                        "out of memory"));
-  SSL_set_ex_data(c->ssl, conn_index, c);
+  /* Without the back pointer every callback would find no connection. */
+  if (!SSL_set_ex_data(c->ssl, conn_index, c)) {
+    release(c);
+    return sslua_fail(L, "error creating SSL object (out of memory)");
+  }
   for (i = 0; features[i] != NULL; i++) {
     if (features[i]->attach != NULL && !features[i]->attach(c)) {
       release(c);
@@ -371,9 +375,12 @@ static int core_setfd(lua_State *L)
     return sslua_fail(L, "descriptor already set");
   if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0)
     return sslua_fail(L, "closed");
-  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || SSL_set_fd(c->ssl, fd) != 1) {
+  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    return sslua_fail(L, "%s", strerror(errno));
+  /* Fails only when its socket BIO cannot be allocated; errno is stale. */
+  if (SSL_set_fd(c->ssl, fd) != 1) {
     ERR_clear_error();
-    return sslua_fail(L, "%s", strerror(errno ? errno : EBADF));
+    return sslua_fail(L, "out of memory");
   }
   c->fd = fd;
   lua_pushboolean(L, 1);

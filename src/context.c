@@ -77,7 +77,12 @@ static int ctx_create(lua_State *L)
     return sslua_fail(L, "error creating context (%s)",
                       sslua_err_reason(reason, sizeof(reason), "out of memory"));
   }
-  SSL_CTX_set_ex_data(c->ctx, context_index, c);
+  /* Without the back pointer every callback would find no context. */
+  if (!SSL_CTX_set_ex_data(c->ctx, context_index, c)) {
+    SSL_CTX_free(c->ctx);
+    c->ctx = NULL;
+    return sslua_fail(L, "error creating context (out of memory)");
+  }
   for (i = 0; features[i] != NULL; i++) {
     if (features[i]->attach_context != NULL && !features[i]->attach_context(c->ctx)) {
       SSL_CTX_free(c->ctx);

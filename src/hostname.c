@@ -122,7 +122,10 @@ static int ctx_setverifyhost(lua_State *L)
   if ((err = apply_host(L, SSL_CTX_get0_param(c->ctx), &kept, sslua_fail_false)) != 0)
     return err;
   OPENSSL_free(SSL_CTX_get_ex_data(c->ctx, ctx_name_index));
-  SSL_CTX_set_ex_data(c->ctx, ctx_name_index, kept);
+  if (!SSL_CTX_set_ex_data(c->ctx, ctx_name_index, kept)) {
+    OPENSSL_free(kept);
+    return sslua_fail_false(L, "not enough memory");
+  }
   return sslua_ok(L);
 }
 
@@ -140,7 +143,10 @@ static int conn_setverifyhost(lua_State *L)
   if ((err = apply_host(L, SSL_get0_param(c->ssl), &kept, sslua_fail)) != 0)
     return err;
   OPENSSL_free(SSL_get_ex_data(c->ssl, ssl_name_index));
-  SSL_set_ex_data(c->ssl, ssl_name_index, kept);
+  if (!SSL_set_ex_data(c->ssl, ssl_name_index, kept)) {
+    OPENSSL_free(kept);
+    return sslua_fail(L, "not enough memory");
+  }
   return sslua_ok(L);
 }
 

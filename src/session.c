@@ -19,6 +19,7 @@
 #include "context.h"
 #include "error.h"
 #include "session.h"
+#include "x509_asn1.h"
 
 #define SSLUA_SESSION_META "SSL:Session"
 #define REASON_LEN 256
@@ -69,8 +70,7 @@ static int session_export(lua_State *L)
     return sslua_fail(L, "error exporting session (%s)",
                       sslua_err_reason(why, sizeof(why), "encoding failed"));
   }
-  lua_pushlstring(L, (const char *)der, (size_t)len);
-  OPENSSL_free(der);
+  sslua_push_freed(L, der, (size_t)len);
   return 1;
 }
 
@@ -86,9 +86,11 @@ static const luaL_Reg session_methods[] = {
   { NULL, NULL }
 };
 
-/* Pushes a session object owning `sess` (one reference taken over). The
- * class is registered on first use: nothing to do for programs without. */
-static void push_session(lua_State *L, SSL_SESSION *sess)
+/* Pushes an empty session object (sess NULL) and returns it: the caller
+ * gets its SSL_SESSION only afterwards, so that a Lua memory error here
+ * cannot lose a reference. The class is registered on first use: nothing
+ * to do for programs without. */
+static session_ud *push_session(lua_State *L)
 {
   session_ud *s;
   luaL_getmetatable(L, SSLUA_SESSION_META);
@@ -96,8 +98,9 @@ static void push_session(lua_State *L, SSL_SESSION *sess)
     sslua_newclass(L, SSLUA_SESSION_META, session_methods, session_meta);
   lua_pop(L, 1);
   s = (session_ud *)lua_newuserdata(L, sizeof(*s));
-  s->sess = sess;
+  s->sess = NULL;
   luaL_setmetatable(L, SSLUA_SESSION_META);
+  return s;
 }
 
 /* context.importsession(der) -> session | nil, "invalid session (...)" */
@@ -105,11 +108,13 @@ static int ctx_importsession(lua_State *L)
 {
   const unsigned char *p, *start;
   SSL_SESSION *sess;
+  session_ud *s;
   size_t len;
 
   if (lua_type(L, 1) != LUA_TSTRING)
     return sslua_fail(L, "invalid session (string expected, got %s)", luaL_typename(L, 1));
   start = p = (const unsigned char *)lua_tolstring(L, 1, &len);
+  s = push_session(L);
   ERR_clear_error();
   sess = len <= 0x7fffffff ? d2i_SSL_SESSION(NULL, &p, (long)len) : NULL;
   if (sess == NULL || (size_t)(p - start) != len) {
@@ -118,7 +123,7 @@ static int ctx_importsession(lua_State *L)
     return sslua_fail(L, "invalid session (%s)",
                       sslua_err_reason(why, sizeof(why), "trailing data"));
   }
-  push_session(L, sess);
+  s->sess = sess;
   return 1;
 }
 
@@ -141,6 +146,8 @@ static int ctx_setsessioncache(lua_State *L)
     return sslua_fail_false(L, "invalid sessioncache parameter (timeout: %s)", sslua_describe(L, 4));
   if (!on) {
     SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
+    /* OFF only stops caching: what was cached would still resume. */
+    SSL_CTX_flush_sessions(c->ctx, 0);
     return sslua_ok(L);
   }
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_SERVER);
@@ -166,15 +173,17 @@ static int conn_getsession(lua_State *L)
 {
   sslua_conn *c = sslua_conn_enter(L, 1);
   SSL_SESSION *sess;
+  session_ud *s;
 
   if (c->state != SSLUA_CONN_CONNECTED)
     return sslua_fail(L, "closed");
+  s = push_session(L);
   sess = SSL_get1_session(c->ssl);
   if (sess == NULL || !SSL_SESSION_is_resumable(sess)) {
     SSL_SESSION_free(sess);
     return sslua_fail(L, "no resumable session");
   }
-  push_session(L, sess);
+  s->sess = sess;
   return 1;
 }
 

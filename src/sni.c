@@ -150,8 +150,12 @@ static int servername_cb(SSL *ssl, int *alert, void *arg)
   q.len = without_root_dot(name, strlen(name));
   if (q.len <= sizeof(q.name))
     lower(q.name, name, q.len);
-  if (!sslua_run_protected(c->L, find_context, &q))
-    q.found = NULL;
+  /* The map could not be read (out of memory): going on would serve the
+   * connection's own certificate, even against strict. */
+  if (!sslua_run_protected(c->L, find_context, &q)) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
   if (!q.has_map)
     return SSL_TLSEXT_ERR_NOACK;
   if (q.found != NULL && q.found->ctx != NULL) {

@@ -115,7 +115,8 @@ static void keep_why(SSL *ssl, const char *why)
   if (copy == NULL)
     return;
   OPENSSL_free(SSL_get_ex_data(ssl, why_index));
-  SSL_set_ex_data(ssl, why_index, copy);
+  if (!SSL_set_ex_data(ssl, why_index, copy))
+    OPENSSL_free(copy);
 }
 
 /* ------------------------------------------------------------------ */

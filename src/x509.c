@@ -184,6 +184,9 @@ static int mod_load(lua_State *L)
     return sslua_fail(L, "invalid format (%s)", format);
   if (len > INT_MAX)
     return sslua_fail(L, "error loading certificate (data too large)");
+  /* The object first: once loaded, the certificate must have an owner
+   * before Lua may raise (out of memory). */
+  sslua_x509_push(L, NULL);
   ERR_clear_error();
   cert = load(data, len);
   if (cert == NULL) {
@@ -192,8 +195,7 @@ static int mod_load(lua_State *L)
                       sslua_err_reason(reason, sizeof reason, "no certificate found"));
   }
   ERR_clear_error();
-  sslua_x509_push(L, cert);
-  X509_free(cert);
+  ((x509_obj *)lua_touserdata(L, -1))->cert = cert;
   return 1;
 }
 
@@ -544,6 +546,10 @@ static int parse_host_flags(lua_State *L, int first, unsigned int *flags)
 /* X509_check_* result: 1 match, 0 no match, negative for bad input. */
 static int push_check(lua_State *L, int rc, const char *what, const char *input)
 {
+  /* OpenSSL answers "no match" when it could not decode the names (out
+   * of memory, say); the error it queued tells that from a real no. */
+  if (rc == 0 && ERR_peek_error() != 0)
+    return fail_ssl(L, "check failed");
   ERR_clear_error();
   if (rc < 0)
     return sslua_fail(L, "%s (%s)", what, input);

@@ -1,8 +1,10 @@
 /*
  * x509_asn1.c - ASN.1 values (names, strings, integers, bytes) turned into
  * Lua values, and the two table helpers the certificate tables are built
- * with. Shared by x509.c and x509_ext.c.
+ * with, and pushing what OpenSSL allocated without losing it when Lua
+ * runs out of memory. Shared by x509.c and x509_ext.c (and session.c).
  */
+#include <string.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
@@ -43,8 +45,7 @@ static void push_object_text(lua_State *L, const ASN1_OBJECT *obj, int numeric)
     return;
   }
   OBJ_obj2txt(big, n + 1, obj, numeric);
-  lua_pushstring(L, big);
-  OPENSSL_free(big);
+  sslua_push_freed(L, big, (size_t)n);
 }
 
 void sslua_push_oid(lua_State *L, const ASN1_OBJECT *obj)
@@ -73,8 +74,7 @@ void sslua_push_asn1_string(lua_State *L, const ASN1_STRING *s, int enc)
     unsigned char *utf8 = NULL;
     int n = ASN1_STRING_to_UTF8(&utf8, s);
     if (n >= 0) {
-      lua_pushlstring(L, (const char *)utf8, (size_t)n);
-      OPENSSL_free(utf8);
+      sslua_push_freed(L, utf8, (size_t)n);
       return;
     }
     ERR_clear_error();
@@ -91,18 +91,44 @@ int sslua_push_asn1_integer_hex(lua_State *L, const ASN1_INTEGER *i)
   BN_free(bn);
   if (hex == NULL)
     return 0;
-  lua_pushstring(L, hex);
-  OPENSSL_free(hex);
+  sslua_push_freed(L, hex, strlen(hex));
   return 1;
+}
+
+/* Protected: copies the bytes at argument 1 (length: argument 2). */
+static int push_copy(lua_State *L)
+{
+  lua_pushlstring(L, (const char *)lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+  return 1;
+}
+
+/* Pushes a copy of data; 0 when that raised, with the error pushed:
+ * the caller frees what it holds, then raises it again. */
+static int push_copy_protected(lua_State *L, const void *data, size_t len)
+{
+  lua_pushcfunction(L, push_copy);
+  lua_pushlightuserdata(L, (void *)data);
+  lua_pushinteger(L, (lua_Integer)len);
+  return lua_pcall(L, 2, 1, 0) == 0;
+}
+
+void sslua_push_freed(lua_State *L, void *data, size_t len)
+{
+  int ok = push_copy_protected(L, data, len);
+  OPENSSL_free(data);
+  if (!ok)
+    lua_error(L);
 }
 
 int sslua_push_bio_text(lua_State *L, BIO *bio)
 {
   char *data = NULL;
   long n = BIO_get_mem_data(bio, &data);
+  int ok = push_copy_protected(L, data ? data : "", n > 0 ? (size_t)n : 0);
 
-  lua_pushlstring(L, data ? data : "", n > 0 ? (size_t)n : 0);
   BIO_free(bio);
+  if (!ok)
+    lua_error(L);
   return 1;
 }
 

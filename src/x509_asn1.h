@@ -44,7 +44,12 @@ void sslua_push_asn1_string(lua_State *L, const ASN1_STRING *s, int enc);
  * when it cannot be converted. */
 int sslua_push_asn1_integer_hex(lua_State *L, const ASN1_INTEGER *i);
 
-/* Pushes the contents of a memory BIO and frees the BIO. Returns 1. */
+/* Pushes a copy of data (len bytes) and frees data with OPENSSL_free,
+ * also when the push raises (out of memory). */
+void sslua_push_freed(lua_State *L, void *data, size_t len);
+
+/* Pushes the contents of a memory BIO and frees the BIO, also when the
+ * push raises (out of memory). Returns 1. */
 int sslua_push_bio_text(lua_State *L, BIO *bio);
 
 /* Table at -2, value at -1: pops the value into the table's array part. */

@@ -123,33 +123,27 @@ static void add_uris(lua_State *L, const GENERAL_NAMES *names, int enc)
 /* ------------------------------------------------------------------ */
 /* One pusher per extension type, filling the table at -1             */
 
-static void ext_altnames(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_altnames(lua_State *L, void *value, int enc)
 {
-  GENERAL_NAMES *names = X509V3_EXT_d2i(ext);
+  GENERAL_NAMES *names = value;
   int i;
 
-  if (names == NULL)
-    return;
   for (i = 0; i < sk_GENERAL_NAME_num(names); i++)
     add_general_name(L, sk_GENERAL_NAME_value(names, i), enc);
-  GENERAL_NAMES_free(names);
 }
 
-static void ext_basic_constraints(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_basic_constraints(lua_State *L, void *value, int enc)
 {
-  BASIC_CONSTRAINTS *bc = X509V3_EXT_d2i(ext);
+  BASIC_CONSTRAINTS *bc = value;
   int64_t pathlen;
 
   (void)enc;
-  if (bc == NULL)
-    return;
   lua_pushboolean(L, bc->ca);
   lua_setfield(L, -2, "ca");
   if (bc->pathlen != NULL && ASN1_INTEGER_get_int64(&pathlen, bc->pathlen)) {
     lua_pushinteger(L, (lua_Integer)pathlen);
     lua_setfield(L, -2, "pathlen");
   }
-  BASIC_CONSTRAINTS_free(bc);
 }
 
 /* RFC 5280 KeyUsage bit names, bit 0 first. */
@@ -159,36 +153,30 @@ static const char *const key_usages[] = {
   "encipherOnly", "decipherOnly", NULL
 };
 
-static void ext_key_usage(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_key_usage(lua_State *L, void *value, int enc)
 {
-  ASN1_BIT_STRING *bits = X509V3_EXT_d2i(ext);
+  ASN1_BIT_STRING *bits = value;
   int i;
 
   (void)enc;
-  if (bits == NULL)
-    return;
   for (i = 0; key_usages[i] != NULL; i++) {
     if (ASN1_BIT_STRING_get_bit(bits, i)) {
       lua_pushstring(L, key_usages[i]);
       sslua_table_append(L);
     }
   }
-  ASN1_BIT_STRING_free(bits);
 }
 
-static void ext_ext_key_usage(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_ext_key_usage(lua_State *L, void *value, int enc)
 {
-  EXTENDED_KEY_USAGE *eku = X509V3_EXT_d2i(ext);
+  EXTENDED_KEY_USAGE *eku = value;
   int i;
 
   (void)enc;
-  if (eku == NULL)
-    return;
   for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
     sslua_push_object_short_name(L, sk_ASN1_OBJECT_value(eku, i));
     sslua_table_append(L);
   }
-  EXTENDED_KEY_USAGE_free(eku);
 }
 
 static void set_hex(lua_State *L, const char *key, const ASN1_STRING *s)
@@ -198,15 +186,10 @@ static void set_hex(lua_State *L, const char *key, const ASN1_STRING *s)
   lua_setfield(L, -2, key);
 }
 
-static void ext_subject_keyid(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_subject_keyid(lua_State *L, void *value, int enc)
 {
-  ASN1_OCTET_STRING *keyid = X509V3_EXT_d2i(ext);
-
   (void)enc;
-  if (keyid == NULL)
-    return;
-  set_hex(L, "keyid", keyid);
-  ASN1_OCTET_STRING_free(keyid);
+  set_hex(L, "keyid", (ASN1_OCTET_STRING *)value);
 }
 
 /* Appends each directoryName among names, in RFC 2253 form. */
@@ -229,13 +212,11 @@ static void add_dirnames(lua_State *L, const GENERAL_NAMES *names)
   }
 }
 
-static void ext_authority_keyid(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_authority_keyid(lua_State *L, void *value, int enc)
 {
-  AUTHORITY_KEYID *akid = X509V3_EXT_d2i(ext);
+  AUTHORITY_KEYID *akid = value;
 
   (void)enc;
-  if (akid == NULL)
-    return;
   if (akid->keyid != NULL)
     set_hex(L, "keyid", akid->keyid);
   if (akid->serial != NULL && sslua_push_asn1_integer_hex(L, akid->serial))
@@ -245,23 +226,19 @@ static void ext_authority_keyid(lua_State *L, X509_EXTENSION *ext, int enc)
     add_dirnames(L, akid->issuer);
     lua_pop(L, 1);
   }
-  AUTHORITY_KEYID_free(akid);
 }
 
-static void ext_crl_points(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_crl_points(lua_State *L, void *value, int enc)
 {
-  CRL_DIST_POINTS *points = X509V3_EXT_d2i(ext);
+  CRL_DIST_POINTS *points = value;
   int i;
 
-  if (points == NULL)
-    return;
   for (i = 0; i < sk_DIST_POINT_num(points); i++) {
     const DIST_POINT *dp = sk_DIST_POINT_value(points, i);
 
     if (dp->distpoint != NULL && dp->distpoint->type == 0)
       add_uris(L, dp->distpoint->name.fullname, enc);
   }
-  CRL_DIST_POINTS_free(points);
 }
 
 static void push_access_method(lua_State *L, const ASN1_OBJECT *method)
@@ -272,13 +249,11 @@ static void push_access_method(lua_State *L, const ASN1_OBJECT *method)
     sslua_push_object_short_name(L, method);
 }
 
-static void ext_info_access(lua_State *L, X509_EXTENSION *ext, int enc)
+static void ext_info_access(lua_State *L, void *value, int enc)
 {
-  AUTHORITY_INFO_ACCESS *info = X509V3_EXT_d2i(ext);
+  AUTHORITY_INFO_ACCESS *info = value;
   int i, type;
 
-  if (info == NULL)
-    return;
   for (i = 0; i < sk_ACCESS_DESCRIPTION_num(info); i++) {
     const ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(info, i);
     void *uri = GENERAL_NAME_get0_value(ad->location, &type);
@@ -291,12 +266,15 @@ static void ext_info_access(lua_State *L, X509_EXTENSION *ext, int enc)
     sslua_table_append(L);
     lua_pop(L, 1);
   }
-  AUTHORITY_INFO_ACCESS_free(info);
 }
+
+/* Each fills the table at -1 from the decoded extension, which it does
+ * not own: push_decoded frees it, also when the pusher raises. */
+typedef void (*ext_pusher)(lua_State *L, void *value, int enc);
 
 static const struct {
   int nid;
-  void (*push)(lua_State *L, X509_EXTENSION *ext, int enc);
+  ext_pusher push;
 } ext_pushers[] = {
   { NID_subject_alt_name, ext_altnames },
   { NID_issuer_alt_name, ext_altnames },
@@ -312,6 +290,52 @@ static const struct {
   { NID_undef, NULL }
 };
 
+typedef struct {
+  ext_pusher push;
+  void *value;
+  int enc;
+} ext_call;
+
+/* Protected (argument 2: the entry table): Lua may raise out of memory
+ * while the decoded value belongs to no one but push_decoded. */
+static int run_pusher(lua_State *L)
+{
+  ext_call *call = (ext_call *)lua_touserdata(L, 1);
+  call->push(L, call->value, call->enc);
+  return 0;
+}
+
+static void free_decoded(const X509V3_EXT_METHOD *method, void *value)
+{
+  if (method->it != NULL)
+    ASN1_item_free((ASN1_VALUE *)value, ASN1_ITEM_ptr(method->it));
+  else if (method->ext_free != NULL)
+    method->ext_free(value);
+}
+
+/* Decodes ext and runs push on it over the table at -1; the decoded
+ * value is freed before an error of the pusher goes on. */
+static void push_decoded(lua_State *L, X509_EXTENSION *ext, ext_pusher push, int enc)
+{
+  const X509V3_EXT_METHOD *method = X509V3_EXT_get(ext);
+  ext_call call;
+  int status;
+
+  lua_pushcfunction(L, run_pusher);
+  lua_pushlightuserdata(L, &call);
+  lua_pushvalue(L, -3);
+  if (method == NULL || (call.value = X509V3_EXT_d2i(ext)) == NULL) {
+    lua_pop(L, 3);
+    return;
+  }
+  call.push = push;
+  call.enc = enc;
+  status = lua_pcall(L, 2, 0, 0);
+  free_decoded(method, call.value);
+  if (status != 0)
+    lua_error(L);
+}
+
 /* Adds ret[oid] = {name = ..., <fields>} to the table at -1. */
 static void push_extension(lua_State *L, X509_EXTENSION *ext, int enc)
 {
@@ -325,7 +349,7 @@ static void push_extension(lua_State *L, X509_EXTENSION *ext, int enc)
   lua_setfield(L, -2, "name");
   for (i = 0; ext_pushers[i].push != NULL; i++)
     if (ext_pushers[i].nid == nid)
-      ext_pushers[i].push(L, ext, enc);
+      push_decoded(L, ext, ext_pushers[i].push, enc);
   lua_pop(L, 1);
 }
 

@@ -12,7 +12,7 @@
 #include <lualib.h>
 #include <openssl/opensslv.h>
 
-#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#if defined(OPENSSL_VERSION_NUMBER) && OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "sslua needs OpenSSL 3.0 or newer (these headers are older)"
 #endif
 

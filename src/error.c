@@ -63,20 +63,15 @@ int sslua_failure_is_verify(const sslua_failure *f)
 
 void sslua_failure_explain(sslua_failure *f, const char *fmt, ...)
 {
+  char why[SSLUA_FAILURE_TEXT];
   size_t used = strlen(f->message);
   va_list ap;
 
-  if (f->explained || used + 3 >= sizeof(f->message))
+  if (f->explained)
     return;
-  f->explained = 1;
-  snprintf(f->message + used, sizeof(f->message) - used, " (");
-  used += 2;
   va_start(ap, fmt);
-  vsnprintf(f->message + used, sizeof(f->message) - used, fmt, ap);
+  vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  used = strlen(f->message);
-  if (used + 1 < sizeof(f->message)) {
-    f->message[used] = ')';
-    f->message[used + 1] = '\0';
-  }
+  f->explained = 1;
+  snprintf(f->message + used, sizeof(f->message) - used, " (%s)", why);
 }

@@ -149,7 +149,7 @@ CLOSE_REPORTS = {
 
 # Texts that say "the other side sent an alert" rather than "I decided".
 RECEIVED_ALERT = re.compile(
-    r"(sslv3|tlsv1|tlsv13) alert|remote error|Received fatal alert|Received alert|"
+    r"(sslv3|tlsv1|tlsv13|ssl/tls) alert|remote error|Received fatal alert|Received alert|"
     r"fatal alert has been received|alert number|received alert", re.I)
 
 # sslua: what OpenSSL 3 with default settings offers (harness fills lists).

@@ -224,6 +224,7 @@ class Reasons(unittest.TestCase):
 
     def test_received_alert_tells_alerts_from_decisions(self):
         for text, received in (("tlsv1 alert unknown ca", True),
+                               ("ssl/tls alert handshake failure", True),
                                ("Received fatal alert: handshake_failure", True),
                                ("remote error: tls: bad certificate", True),
                                ("certificate verify failed", False),

@@ -151,7 +151,8 @@ def parse_client(out, rc, cfg, want_reply):
         m = re.match(r"ALPN protocol: (.+)", line)
         if m:
             res["alpn"] = m.group(1).strip()
-        m = re.match(r"Server Temp Key: ([^,]+)(?:, ([^,]+))?", line)
+        # "Server Temp Key" up to OpenSSL 3.4, "Peer Temp Key" from 3.5 on
+        m = re.match(r"(?:Server|Peer) Temp Key: ([^,]+)(?:, ([^,]+))?", line)
         if m:
             name = m.group(1).strip()
             if name == "ECDH" and m.group(2):

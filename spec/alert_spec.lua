@@ -5,6 +5,7 @@ local certs   = require "spec.helpers.certs"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
 local pair    = require "spec.helpers.pair"
+local alerts  = require "spec.helpers.alerts"
 
 local C = certs.path
 
@@ -43,7 +44,7 @@ describe("getalert", function()
     local defer = helpers.cleanup(finally)
     local conn, ok, err, cl = openssl.accept_s_client(defer,
       { cafile = C "rogue-ca.pem", verify_return_error = true, stdin = "" }, server())
-    assert.same({ false, "tlsv1 alert unknown ca" }, { ok, err })
+    assert.same({ false, alerts.received("unknown ca") }, { ok, err })
     assert.is_true(cl:wait(10))
     assert.same({ received = UNKNOWN_CA }, conn:getalert())
   end)
@@ -52,7 +53,7 @@ describe("getalert", function()
     local defer = helpers.cleanup(finally)
     local srv = defer(openssl.s_server { naccept = 1, args = { "-tls1_3" } })
     local conn, ok, err = openssl.connect(defer, srv, client { protocol = "tlsv1_2" })
-    assert.same({ false, "tlsv1 alert protocol version" }, { ok, err })
+    assert.same({ false, alerts.received("protocol version") }, { ok, err })
     assert.same({ received = { level = "fatal", description = "protocol version", code = 70 } },
                 conn:getalert())
   end)

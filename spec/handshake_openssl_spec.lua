@@ -8,6 +8,7 @@ local socket  = require "socket"
 local certs   = require "spec.helpers.certs"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
+local alerts  = require "spec.helpers.alerts"
 
 local C = certs.path
 local DEADLINE = 10     -- seconds, per test
@@ -150,7 +151,8 @@ describe("seed parameter tables against openssl", function()
       assert.same({ true, 0 }, { srv:wait(5) })
       local out = srv:output()
       -- s_server verified our client's chain (leaf, int-ca, root-ca)
-      assert.matches("depth=0 [^\n]*OU = client%-rsa, CN = client%.sslua%.test\nverify return:1", out)
+      assert.matches("depth=0 [^\n]*OU=client%-rsa, CN=client%.sslua%.test\nverify return:1",
+        openssl.dn(out))
       assert.is_nil(out:find("verify error", 1, true), out)
       assert.same({}, openssl.parse(out).errors)
     end)
@@ -205,7 +207,7 @@ describe("seed parameter tables against openssl", function()
     local done, code = cli:wait(5)
     assert.is_true(done)
     assert.equal(1, code)
-    assert.same({ "sslv3 alert handshake failure" }, openssl.parse(cli:output()).errors)
+    assert.same({ alerts.received("handshake failure") }, openssl.parse(cli:output()).errors)
   end)
 
   it("seed client is refused by s_server that trusts another CA"
@@ -217,7 +219,7 @@ describe("seed parameter tables against openssl", function()
     conn:settimeout(5)
     -- TLS 1.3: our handshake is over before s_server checked our certificate
     assert.same({ true }, { conn:dohandshake() })
-    assert.same({ nil, "tlsv1 alert unknown ca", "" }, { conn:receive("*l") })
+    assert.same({ nil, alerts.received("unknown ca"), "" }, { conn:receive("*l") })
     conn:close()
     assert.is_true((srv:wait(5)))
     assert.same({ "certificate verify failed" }, openssl.parse(srv:output()).errors)

@@ -127,9 +127,13 @@ local CASES = {
 -- The unreadable file's case, for a process that mode 000 does not stop
 -- (root): newcontext runs in a child process as the user nobody
 -- (setpriv), which prints what it got; the result comes back as the
--- message, or as a table shaped like the error object.
+-- message, or as a table shaped like the error object. The child loads
+-- this module (LUA_PATH/LUA_CPATH as this process has them) on this
+-- OpenSSL, and says which OpenSSL that is on its first line.
 local CHILD = [[
 local ssl = require "ssl"
+local lib = require("ssl.config").library
+print("LIB", lib and lib.version or "?")
 local ctx, err = ssl.newcontext({ mode = "server", protocol = "any", certificate = %q,
                                   errorobjects = %s })
 if ctx then print("OK") os.exit(0) end
@@ -137,13 +141,58 @@ if type(err) ~= "table" then print("MSG", err) os.exit(0) end
 print("OBJ", err.kind, err.what, err.reason, tostring(err.file), err.message, tostring(err))
 ]]
 
+local NOBODY = { "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups" }
+
+-- The directory nobody can load this process's libssl and libcrypto from:
+-- none needed when it can read them where they are; a private copy when
+-- they sit where it may not look (a build of ci/openssl-build under
+-- root's home), found by LD_LIBRARY_PATH before ssl.so's runpath.
+local libdir
+local function nobody_libdir()
+  if libdir ~= nil then return libdir or nil end
+  libdir = false
+  local maps = process.read_file("/proc/self/maps") or ""
+  local libs = {}
+  for path in maps:gmatch("(/[^\n]-/lib%a+%.so[%.%d]*)\n") do
+    local name = path:match("/(lib%a+)%.so")
+    if name == "libssl" or name == "libcrypto" then libs[name] = path end
+  end
+  if not libs.libssl then return nil end
+  local argv = { "timeout", "10" }
+  for _, a in ipairs(NOBODY) do argv[#argv + 1] = a end
+  argv[#argv + 1] = "test"; argv[#argv + 1] = "-r"; argv[#argv + 1] = libs.libssl
+  if process.execute(process.shell_join(argv) .. " >/dev/null 2>&1") then return nil end
+  local dir = process.mktempdir("sslua-libs")
+  for _, path in pairs(libs) do
+    assert(process.execute("cp " .. process.quote(path) .. " " .. process.quote(dir) .. "/"))
+  end
+  assert(process.execute("chmod -R a+rX " .. process.quote(dir)))
+  libdir = dir
+  return dir
+end
+
 local function load_as_nobody(path, objects)
   local code = CHILD:format(path, objects and "true" or "nil")
-  local interpreter = require("spec.helpers.luapeer").interpreter()
-  local p = assert(io.popen(process.shell_join({ "timeout", "10", "setpriv", "--reuid=nobody",
-    "--regid=nogroup", "--clear-groups", interpreter, "-e", code }) .. " 2>&1"))
+  local luapeer = require "spec.helpers.luapeer"
+  local argv = { "timeout", "10" }
+  for _, a in ipairs(NOBODY) do argv[#argv + 1] = a end
+  argv[#argv + 1] = "env"
+  local env = luapeer.env({ LD_LIBRARY_PATH = nobody_libdir() })
+  local names = {}
+  for k in pairs(env) do names[#names + 1] = k end
+  table.sort(names)
+  for _, k in ipairs(names) do argv[#argv + 1] = k .. "=" .. env[k] end
+  argv[#argv + 1] = luapeer.interpreter(); argv[#argv + 1] = "-e"; argv[#argv + 1] = code
+  local p = assert(io.popen("cd / && " .. process.shell_join(argv) .. " 2>&1"))
   local out = p:read("*a")
   p:close()
+  local lib = require("ssl.config").library
+  local child_lib = out:match("^LIB\t([^\n]*)\n")
+  if not child_lib or (lib and child_lib ~= lib.version) then
+    error(("the child as nobody did not load this module on OpenSSL %s: %s"):format(
+      lib and lib.version or "?", out))
+  end
+  out = out:gsub("^[^\n]*\n", "")
   local fields = {}
   for field in (out:gsub("\n$", "") .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
   if fields[1] == "MSG" then return nil, fields[2] end
@@ -221,6 +270,7 @@ end
 describe("load errors", function()
   teardown(function()
     if fixture then process.rmtree(fixture.dir) end
+    if libdir then process.rmtree(libdir) end
   end)
 
   describe("newcontext's message", function()

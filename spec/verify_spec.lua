@@ -5,10 +5,13 @@
 --
 -- The expectations come from an oracle: a small model of the test PKI
 -- (certs/README.md; the chain facts are checked against build/certs below)
--- and of the order in which OpenSSL 3.0 verifies a chain. Every combination
+-- and of the order in which OpenSSL verifies a chain. Every combination
 -- is run and compared with it: both sides' dohandshake results with their
 -- exact texts, and in TLS 1.3 the client's first read when the server
--- rejected the client's certificate after the client had finished.
+-- rejected the client's certificate after the client had finished. The
+-- texts are this OpenSSL's: a verification error's from openssl verify
+-- (x509oracle) on a chain that fails with it, a received alert's from
+-- alerts.received.
 --
 -- Known gaps, encoded in the oracle and named in the test titles:
 --  * no host name / IP check exists: `wronghost` verifies with verify=peer;
@@ -20,6 +23,7 @@ local pair    = require "spec.helpers.pair"
 local helpers = require "spec.helpers.peer"
 local openssl = require "spec.helpers.openssl"
 local x509oracle = require "spec.helpers.x509oracle"
+local alerts  = require "spec.helpers.alerts"
 
 local C, NIL = certs.path, certs.NIL
 
@@ -109,26 +113,65 @@ local function verify_error(p, trust, depth, purpose)
   local L, store = p.leaf, set(TRUST[trust].store)
   local function at(d) return d == 0 and p.name or L.path[d] end
   if L.self_signed then
-    if not store[p.name] then return "self-signed certificate", 0, p.name end
+    if not store[p.name] then return "self_signed", 0, p.name end
   else
     for i, ca in ipairs(L.path) do
       if i == #L.path then                      -- the root
         if not store[ca] then
-          if p.sent[ca] then return "self-signed certificate in certificate chain", i, ca end
-          return "unable to get local issuer certificate", i - 1, at(i - 1)
+          if p.sent[ca] then return "self_signed_in_chain", i, ca end
+          return "no_issuer", i - 1, at(i - 1)
         end
       elseif not (p.sent[ca] or store[ca]) then
-        return "unable to get local issuer certificate", i - 1, at(i - 1)
+        return "no_issuer", i - 1, at(i - 1)
       elseif depth and i > depth then
         -- found while building, before anything about the root is known
-        return "certificate chain too long", i, ca
+        return "chain_too_long", i, ca
       end
     end
   end
-  if L.eku ~= purpose then return "unsuitable certificate purpose", 0, p.name end
-  if L.time == "expired" then return "certificate has expired", 0, p.name end
-  if L.time == "notyet" then return "certificate is not yet valid", 0, p.name end
+  if L.eku ~= purpose then return "purpose", 0, p.name end
+  if L.time == "expired" then return "expired", 0, p.name end
+  if L.time == "notyet" then return "notyet", 0, p.name end
   return nil
+end
+
+-- The kinds of error verify_error names. Each has its X509_V_ERR code, a
+-- chain that fails with it (files of build/certs, for openssl verify) and
+-- the alert the rejecting side sends for it (OpenSSL's
+-- ssl_verify_alarm_type). Its text is what openssl verify says on that
+-- chain, asked once: the wording is OpenSSL's and changes between
+-- versions (3.6: "certificate is not yet valid or the system clock is
+-- incorrect").
+local KINDS = {
+  no_issuer            = { code = 20, alert = "unknown ca",
+                           example = { leaf = "server-rsa.pem", cafile = "ca.pem" } },
+  self_signed          = { code = 18, alert = "unknown ca",
+                           example = { leaf = "selfsigned.pem", cafile = "ca.pem" } },
+  self_signed_in_chain = { code = 19, alert = "unknown ca",
+                           example = { leaf = "untrusted.pem", untrusted = "untrusted-chain.pem", cafile = "ca.pem" } },
+  chain_too_long       = { code = 22, alert = "unknown ca",
+                           example = { leaf = "deep.pem", untrusted = "deep-chain.pem", cafile = "ca.pem", depth = 2 } },
+  purpose              = { code = 26, alert = "unsupported certificate",
+                           example = { leaf = "server-eku-client.pem", untrusted = "server-eku-client-chain.pem",
+                                       cafile = "ca.pem", purpose = "sslserver" } },
+  expired              = { code = 10, alert = "certificate expired",
+                           example = { leaf = "expired.pem", untrusted = "expired-chain.pem", cafile = "ca.pem" } },
+  notyet               = { code = 9, alert = "bad certificate",
+                           example = { leaf = "notyet.pem", untrusted = "notyet-chain.pem", cafile = "ca.pem" } },
+}
+local FILE_OPTIONS = { leaf = true, untrusted = true, cafile = true }
+
+-- reason(kind) -> OpenSSL's text for that kind of verification error.
+local function reason(kind)
+  local k = assert(KINDS[kind], kind)
+  if not k.text then
+    local opts = {}
+    for key, v in pairs(k.example) do opts[key] = FILE_OPTIONS[key] and C(v) or v end
+    local r = x509oracle.verify(opts)
+    assert(r.code == k.code, ("openssl verify on the %s example: %s"):format(kind, r.output))
+    k.text = r.reason
+  end
+  return k.text
 end
 
 -- The handshake message for a verification error: OpenSSL's text, and past
@@ -136,23 +179,15 @@ end
 -- it in RFC 2253 form (spec/verify_reasons_spec.lua checks the same against
 -- openssl verify itself).
 local subjects = {}
-local function verify_failed(verr, depth, name)
-  if depth == 0 then return ("certificate verify failed (%s)"):format(verr) end
+local function verify_failed(kind, depth, name)
+  if depth == 0 then return ("certificate verify failed (%s)"):format(reason(kind)) end
   subjects[name] = subjects[name] or x509oracle.subject(certs.read(name .. ".pem"))
-  return ("certificate verify failed (%s at depth %d: %s)"):format(verr, depth, subjects[name])
+  return ("certificate verify failed (%s at depth %d: %s)"):format(reason(kind), depth, subjects[name])
 end
 
--- The alert the rejecting side sends for a verification error, as the
--- other side reports it (OpenSSL's ssl_verify_alarm_type).
-local ALERT = {
-  ["unable to get local issuer certificate"]       = "tlsv1 alert unknown ca",
-  ["self-signed certificate"]                      = "tlsv1 alert unknown ca",
-  ["self-signed certificate in certificate chain"] = "tlsv1 alert unknown ca",
-  ["certificate chain too long"]                   = "tlsv1 alert unknown ca",
-  ["unsuitable certificate purpose"]               = "sslv3 alert unsupported certificate",
-  ["certificate has expired"]                      = "sslv3 alert certificate expired",
-  ["certificate is not yet valid"]                 = "sslv3 alert bad certificate",
-}
+-- The alert for a kind of verification error, as the other side reports
+-- it: in this OpenSSL's words for a received alert.
+local function received_alert(kind) return alerts.received(KINDS[kind].alert) end
 
 local MODES = {
   { name = "none",                      value = "none" },
@@ -192,7 +227,7 @@ local function expect(case)
         or "verifies"
       return ok
     end
-    return { client = verify_failed(verr, vdepth, vname), server = ALERT[verr], why = verr }
+    return { client = verify_failed(verr, vdepth, vname), server = received_alert(verr), why = reason(verr) }
   end
   -- our server checks the client
   local server_err, alert, why
@@ -202,11 +237,11 @@ local function expect(case)
       return ok
     end
     server_err, why = "peer did not return a certificate", "no certificate"
-    alert = tls13 and "tlsv13 alert certificate required" or "sslv3 alert handshake failure"
+    alert = alerts.received(tls13 and "certificate required" or "handshake failure")
   else
     local verr, vdepth, vname = verify_error(p, case.trust, case.depth, "clientAuth")
     if not verr then ok.why = "verifies" return ok end
-    server_err, alert, why = verify_failed(verr, vdepth, vname), ALERT[verr], verr
+    server_err, alert, why = verify_failed(verr, vdepth, vname), received_alert(verr), reason(verr)
   end
   -- TLS 1.3: the client's handshake is over once it sent its Finished; it
   -- learns of the rejection from the alert, on its first read.
@@ -388,25 +423,27 @@ describe("verification", function()
   it("the oracle gives the contract's texts for the reference cases", function()
     local function e(t) t.mode = t.mode or MODES[2]; t.trust = t.trust or "ca"
       t.protocol = t.protocol or "tlsv1_3"; local r = expect(t); r.why = nil; return r end
-    assert.same({ client = "certificate verify failed (self-signed certificate in certificate chain at depth 1: "
-                  .. "CN=sslua Rogue CA,OU=rogue-ca,O=sslua Test PKI)", server = "tlsv1 alert unknown ca" },
+    -- (the texts as OpenSSL words them: 3.0's "self-signed certificate in
+    -- certificate chain", "certificate has expired", ...)
+    assert.same({ client = ("certificate verify failed (%s at depth 1: "):format(reason("self_signed_in_chain"))
+                  .. "CN=sslua Rogue CA,OU=rogue-ca,O=sslua Test PKI)", server = alerts.received("unknown ca") },
       e { role = "server", presented = "untrusted" })
-    assert.same({ client = "certificate verify failed (certificate has expired)",
-                  server = "sslv3 alert certificate expired" },
+    assert.same({ client = ("certificate verify failed (%s)"):format(reason("expired")),
+                  server = alerts.received("certificate expired") },
       e { role = "server", presented = "expired" })
-    assert.same({ client = "certificate verify failed (unsuitable certificate purpose)",
-                  server = "sslv3 alert unsupported certificate" },
+    assert.same({ client = ("certificate verify failed (%s)"):format(reason("purpose")),
+                  server = alerts.received("unsupported certificate") },
       e { role = "server", presented = "server-eku-client" })
     assert.same({ client = true, server = true }, e { role = "server", presented = "wronghost" })
     assert.same({ client = true, server = true }, e { role = "server", presented = "revoked", trust = "ca-crl" })
-    assert.same({ client = "certificate verify failed (certificate chain too long at depth 3: "
-                  .. "CN=sslua Deep CA 2,OU=deep2,O=sslua Test PKI)", server = "tlsv1 alert unknown ca" },
+    assert.same({ client = ("certificate verify failed (%s at depth 3: "):format(reason("chain_too_long"))
+                  .. "CN=sslua Deep CA 2,OU=deep2,O=sslua Test PKI)", server = alerts.received("unknown ca") },
       e { role = "server", presented = "deep", depth = 2 })
     assert.same({ client = true, server = true }, e { role = "server", presented = "deep" })
     assert.same({ server = "peer did not return a certificate", client = true,
-                  client_read = "tlsv13 alert certificate required" },
+                  client_read = alerts.received("certificate required") },
       e { role = "client", presented = "none", mode = MODES[3] })
-    assert.same({ server = "peer did not return a certificate", client = "sslv3 alert handshake failure" },
+    assert.same({ server = "peer did not return a certificate", client = alerts.received("handshake failure") },
       e { role = "client", presented = "none", mode = MODES[3], protocol = "tlsv1_2" })
   end)
 

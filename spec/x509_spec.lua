@@ -164,7 +164,9 @@ local function cli_altnames(file, ext)
     local kind, value = item:match("^([^:]+):(.*)$")
     local key = SAN_KEYS[kind]
     if kind == "othername" then
-      key, value = "otherName", value:match("::(.*)$")
+      -- "othername: UPN::upn@x" (OpenSSL 3.0) or "othername: UPN:upn@x"
+      -- (3.2 and later): the type, one or two colons, the value
+      key, value = "otherName", value:match("^%s*[^:]+::?(.*)$")
     end
     if key then
       if key == "iPAddress" then value = ip_canon(value) end

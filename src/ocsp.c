@@ -59,10 +59,15 @@ static int staple(lua_State *L)
     return 0;
   if ((copy = (unsigned char *)OPENSSL_memdup(der, len)) == NULL)
     return 0;
+  /* OpenSSL 3.6 parses the response here and, when it does not parse,
+   * still succeeds but leaves the parse error queued: left there, it
+   * would fail the handshake this callback runs in ("too long"). */
+  ERR_set_mark();
   if (SSL_set_tlsext_status_ocsp_resp(q->ssl, copy, (long)len) == 1)
     q->stapled = 1;
   else
     OPENSSL_free(copy);
+  ERR_pop_to_mark();
   return 0;
 }
 

@@ -65,6 +65,23 @@ function M.version()
   return version_cache, tonumber(a), tonumber(b), tonumber(c)
 end
 
+-- require_same_library(): errors unless the CLI runs on the OpenSSL the
+-- module loaded. Oracles that ask the CLI how OpenSSL words or does
+-- something answer for the module only then. (A module without
+-- ssl.config.library - upstream LuaSec - is taken to load the system's.)
+function M.require_same_library()
+  local text = M.version()
+  local cli = text:match("%(Library: OpenSSL (%S+)") or text:match("^OpenSSL (%S+)")
+  local ok, config = pcall(require, "ssl.config")
+  local lib = ok and type(config) == "table" and type(config.library) == "table"
+    and config.library.version or nil
+  if lib and cli ~= lib then
+    error(("the openssl command (%s) runs on OpenSSL %s but the module loads %s: put that " ..
+      "OpenSSL's CLI first on PATH or name it in SSLUA_OPENSSL (make test OPENSSL=...)"):format(
+      M.bin, tostring(cli), lib), 2)
+  end
+end
+
 local function hostport(host, port)
   if host:find(":", 1, true) then return "[" .. host .. "]:" .. port end
   return host .. ":" .. port
@@ -207,8 +224,12 @@ end
 
 -- parse(output) -> table with what s_client (normal or -brief) reported:
 --   protocol "TLSv1.3", cipher, verify_code (number), verify_ok (boolean),
---   alpn (string or false), peer_subject, errors = { OpenSSL error reasons,
---   e.g. "certificate verify failed", "tlsv1 alert protocol version" },
+--   alpn (string or false), peer_subject ("O=..., OU=..., CN=...", see
+--   dn), temp_key ("ECDH, secp384r1, 384 bits": the peer's ephemeral key),
+--   errors = { OpenSSL error reasons, e.g. "certificate verify failed",
+--   "tlsv1 alert protocol version" }, shutdown_errors = { the reasons of
+--   s_client's own SSL_shutdown call after a failed handshake ("shutdown
+--   while in init", OpenSSL 3.6): not an outcome of the handshake },
 --   connect_failed (true when the TCP connect failed), ok (a cipher was
 --   negotiated and no OpenSSL error was printed).
 -- Beware: with -verify_return_error, s_client prints "New, TLSv1.3, Cipher is
@@ -232,14 +253,40 @@ function M.parse(out)
   end
   local alpn = out:match("ALPN protocol: ([^\r\n]+)")
   if alpn then r.alpn = alpn elseif out:find("No ALPN negotiated", 1, true) then r.alpn = false end
-  r.peer_subject = out:match("\nsubject=([^\r\n]+)") or out:match("Peer certificate: ([^\r\n]+)")
+  r.peer_subject = M.dn(out:match("\nsubject=([^\r\n]+)") or out:match("Peer certificate: ([^\r\n]+)"))
+  -- "Server Temp Key:" up to OpenSSL 3.4, "Peer Temp Key:" from 3.5 on
+  r.temp_key = out:match("\nServer Temp Key: ([^\r\n]+)") or out:match("\nPeer Temp Key: ([^\r\n]+)")
+  r.shutdown_errors = {}
   -- e.g. 80AB61ED0B7F0000:error:0A000086:SSL routines:func:reason:file:line:
-  for reason in out:gmatch("%x+:error:%x+:[^:\n]*:[^:\n]*:([^:\n]*)") do
-    r.errors[#r.errors + 1] = reason
+  for func, reason in out:gmatch("%x+:error:%x+:[^:\n]*:([^:\n]*):([^:\n]*)") do
+    local list = func == "SSL_shutdown" and r.shutdown_errors or r.errors
+    list[#list + 1] = reason
   end
   r.connect_failed = out:find("connect:errno=", 1, true) ~= nil
   r.ok = r.cipher ~= nil and #r.errors == 0 and not r.connect_failed
   return r
+end
+
+local groups_verdicts = {}
+-- accepts_groups(list) -> whether this OpenSSL takes `list` as its groups
+-- (SSL_CTX_set1_groups_list, which s_client -groups calls before it
+-- connects: to a port where nothing listens, so it ends right after).
+function M.accepts_groups(list)
+  if groups_verdicts[list] == nil then
+    local out = process.run({ M.bin, "s_client", "-groups", list,
+                              "-connect", "127.0.0.1:" .. ports.free() }, 10)
+    groups_verdicts[list] = not out:find("SSL_CONF_cmd(-groups", 1, true)
+  end
+  return groups_verdicts[list]
+end
+
+-- dn(text) -> a distinguished name as the tools print it by default, in
+-- one form: OpenSSL 3.0 writes "O = sslua Test PKI, OU = server-rsa, CN =
+-- localhost", 3.2 and later "O=sslua Test PKI, OU=server-rsa, CN=localhost";
+-- both become the latter. (No value of the test PKI holds " = ".)
+function M.dn(text)
+  if text == nil then return nil end
+  return (text:gsub(" = ", "="))
 end
 
 -- error_counts(output) -> { [reason] = how many times } for the OpenSSL

@@ -292,6 +292,11 @@ add(W11, "spec/options_spec.lua", {
   "option names rejects unknown names, wrong case and non-strings",
 })
 
+add({ "lacks", "ssl.context.getoptions is an sslua addition" }, "spec/options_spec.lua", {
+  "context.getoptions lists the names set, and only names whose bits this OpenSSL has",
+  "context.getoptions answers false, 'closed' on a closed context",
+})
+
 local W12 = { "fault", "LuaSec maps no_dtlsv1_2 to SSL_OP_NO_DTLSv1_2, the same bit as NO_TLSv1_2: TLS 1.2 is disabled (README: DTLS-only names do nothing)" }
 add(W12, "spec/options_spec.lua", {
   "version options seen by a peer no_dtlsv1_2 does not disable TLS 1.2 (LuaSec's shared-bit fault)",
@@ -900,6 +905,7 @@ add(Y6, "spec/ocsp_spec.lua", {
   "OCSP stapling tlsv1_2: require fails on junk",
   "OCSP stapling tlsv1_2: a response signed by an untrusted responder fails require",
   "OCSP stapling tlsv1_2: request takes any staple, or none",
+  "OCSP stapling tlsv1_2: our server staples the responses s_server -status_file staples",
   "OCSP stapling tlsv1_3: require accepts a good staple; getocsp returns it",
   "OCSP stapling tlsv1_3: require fails on revoked",
   "OCSP stapling tlsv1_3: require fails on no staple",
@@ -907,6 +913,7 @@ add(Y6, "spec/ocsp_spec.lua", {
   "OCSP stapling tlsv1_3: require fails on junk",
   "OCSP stapling tlsv1_3: a response signed by an untrusted responder fails require",
   "OCSP stapling tlsv1_3: request takes any staple, or none",
+  "OCSP stapling tlsv1_3: our server staples the responses s_server -status_file staples",
   "OCSP stapling a server function that errors or returns junk staples nothing",
   "OCSP stapling a client that does not ask gets no staple",
   "OCSP stapling bad values are refused at newcontext",

@@ -145,13 +145,6 @@ REASONS = {
 REASONS["bad_client_cert"] = {
     k: REASONS["unknown_ca"][k] + "|" + REASONS["purpose"][k] for k in ("local", "remote")}
 
-# How a client reports the server's close (its result's "close"), by the
-# kind the oracle expects: sslua_peer.lua's and the drivers' texts.
-CLOSE_REPORTS = {
-    "close_notify": re.compile(r"^close_notify$"),
-    "eof": re.compile(r"^no close_notify: (unexpected eof while reading|read:errno=0)$"),
-}
-
 # Texts that say "the other side sent an alert" rather than "I decided".
 RECEIVED_ALERT = re.compile(
     r"(sslv3|tlsv1|tlsv13|ssl/tls) alert|remote error|Received fatal alert|Received alert|"
@@ -440,14 +433,9 @@ def expect(client, server):
     if ccfg.get("resume"):
         resumed = bool(client["caps"].get("client_resume"))
 
-    # 9. the server's close after its reply, as the client reads it: a
-    # close_notify, unless the tested OpenSSL's own client reads that
-    # server's ending as a bare end of stream (close_probe.py)
-    close = server["caps"].get("close_seen", {}).get(version) or "close_notify"
-
     return {"status": "ok", "version": version, "cipher": cipher, "group": group,
             "alpn": alpn, "sni": sni, "client_sees": identity, "server_sees": server_sees,
-            "resumed": resumed, "hostcheck": hostcheck, "close": close}
+            "resumed": resumed, "hostcheck": hostcheck}
 
 
 def summary(exp):
@@ -465,6 +453,4 @@ def summary(exp):
         parts.append("resumed")
     if exp.get("hostcheck"):
         parts.append("hostcheck=" + exp["hostcheck"])
-    if exp.get("close") and exp["close"] != "close_notify":
-        parts.append("close=" + exp["close"])
     return " ".join(parts)

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 
-import close_probe
 import processes
 from driver_client import PeerDriver
 
@@ -112,11 +111,8 @@ def probe_peers(env, specs, wanted):
                 spec.reason = err
                 continue
         drv = PeerDriver(spec, env, "probe-" + spec.name)
-        close_seen = None
         try:
             msg = drv.hello(candidates=[env.ciphers.openssl_of[c] for c in env.ciphers.sweep12()])
-            if msg and (msg.get("caps") or {}).get("server_close_notify"):
-                close_seen = close_probe.probe(env, drv)
         finally:
             drv.close()
         if not msg:
@@ -128,6 +124,4 @@ def probe_peers(env, specs, wanted):
         caps.update(PEER_FACTS.get(spec.name, {}))
         caps["ciphers12"] = [env.ciphers.iana(c) for c in caps.get("ciphers12", [])]
         caps["ciphers13"] = [env.ciphers.iana(c) for c in caps.get("ciphers13", [])]
-        if close_seen is not None:
-            caps["close_seen"] = close_seen
         spec.caps = caps

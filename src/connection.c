@@ -145,6 +145,11 @@ static int system_failure(sslua_conn *c, int saved_errno)
   }
   switch (saved_errno) {
   case 0:
+    /* The peer's close_notify did arrive: OpenSSL 3.5/3.6 read a TLS 1.3
+     * close_notify that follows another warning alert (JSSE sends
+     * user_canceled first) as a bare end of stream. */
+    if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)
+      return SSLUA_IO_CLOSED;
     return SSLUA_IO_EOF;          /* EOF without close_notify */
   case ECONNRESET:
   case ECONNABORTED:

@@ -40,17 +40,6 @@ ROWS = [
       "hostcheck": None}),
     ("sslua pinned to TLS 1.2", sslua(range=("1.2", "1.2")), peer(**SERVER),
      {"status": "ok", "version": "1.2", "cipher": None}),
-    # the server's close after the reply (close_probe.py: how the tested
-    # OpenSSL's client reads each version's ending)
-    ("a close_notify where nothing was probed", sslua(verify=True), peer(**SERVER),
-     {"status": "ok", "version": "1.3", "close": "close_notify"}),
-    ("an ending OpenSSL reads as a bare end, in the version it does",
-     sslua(verify=True), peer(peer_caps(close_seen={"1.2": "close_notify", "1.3": "eof"}),
-                              **SERVER),
-     {"status": "ok", "version": "1.3", "close": "eof"}),
-    ("... and a close_notify in the other", sslua(range=("1.2", "1.2")),
-     peer(peer_caps(close_seen={"1.2": "close_notify", "1.3": "eof"}), **SERVER),
-     {"status": "ok", "version": "1.2", "close": "close_notify"}),
     ("below TLS 1.2 sslua needs @SECLEVEL=0: without it, no version to offer",
      sslua(range=("1.0", "1.0")), peer(**SERVER), fail("client", "version")),
     ("a version the peer lacks: sslua's TLS 1.0 hello, a server without 1.0 and 1.1",

@@ -13,6 +13,7 @@
 
 #include "alert.h"
 #include "connection.h"
+#include "exdata.h"
 
 typedef struct {
   int set;      /* an alert went this way */
@@ -24,13 +25,6 @@ typedef struct {
 } alert_record;
 
 static int alert_index = -1;
-
-static void record_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                        long argl, void *argp)
-{
-  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
-  OPENSSL_free(ptr);
-}
 
 static void info_cb(const SSL *ssl, int where, int ret)
 {
@@ -58,7 +52,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 
 static int alert_init(void)
 {
-  alert_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, record_free);
+  alert_index = sslua_exdata_ssl_index();
   return alert_index >= 0;
 }
 

@@ -21,19 +21,13 @@
 
 #include "connection.h"
 #include "context.h"
+#include "exdata.h"
 #include "hostname.h"
 
 #define HOST_MAX 253   /* longest DNS name */
 
 static int ctx_name_index = -1; /* SSL_CTX ex_data: the verifyhost given */
 static int ssl_name_index = -1; /* SSL ex_data: setverifyhost's ("" = none) */
-
-static void free_string(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                     long argl, void *argp)
-{
-  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
-  OPENSSL_free(ptr);
-}
 
 /* ------------------------------------------------------------------ */
 /* verifyhost                                                          */
@@ -91,8 +85,8 @@ static char *keep_name(const char *name)
 
 static int hostname_init(void)
 {
-  ctx_name_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_string);
-  ssl_name_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_string);
+  ctx_name_index = sslua_exdata_ctx_index();
+  ssl_name_index = sslua_exdata_ssl_index();
   return ctx_name_index >= 0 && ssl_name_index >= 0;
 }
 

@@ -33,6 +33,7 @@
 
 #include "connection.h"
 #include "context.h"
+#include "exdata.h"
 #include "options.h"
 #include "verify.h"
 #include "x509.h"
@@ -71,18 +72,11 @@ static int settings_index = -1;   /* SSL_CTX ex_data: verify_settings */
 static int why_index = -1;        /* SSL ex_data: why the callback rejected */
 static int rejection_index = -1;  /* SSL ex_data: verify_rejection */
 
-static void free_data(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-                      long argl, void *argp)
-{
-  (void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
-  OPENSSL_free(ptr);
-}
-
 static int verify_init(void)
 {
-  settings_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_data);
-  why_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_data);
-  rejection_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_data);
+  settings_index = sslua_exdata_ctx_index();
+  why_index = sslua_exdata_ssl_index();
+  rejection_index = sslua_exdata_ssl_index();
   return settings_index >= 0 && why_index >= 0 && rejection_index >= 0;
 }
 
@@ -96,16 +90,7 @@ static const verify_settings *settings_of(const SSL_CTX *ctx)
 /* ctx's settings, created on first use; NULL when out of memory. */
 static verify_settings *settings_for(SSL_CTX *ctx)
 {
-  verify_settings *s = (verify_settings *)SSL_CTX_get_ex_data(ctx, settings_index);
-  if (s != NULL)
-    return s;
-  if ((s = (verify_settings *)OPENSSL_zalloc(sizeof(*s))) == NULL)
-    return NULL;
-  if (!SSL_CTX_set_ex_data(ctx, settings_index, s)) {
-    OPENSSL_free(s);
-    return NULL;
-  }
-  return s;
+  return (verify_settings *)sslua_exdata_ctx_block(ctx, settings_index, sizeof(verify_settings));
 }
 
 /* Keeps why the callback rejected with the SSL, for the handshake error. */

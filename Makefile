@@ -164,20 +164,22 @@ fuzz-api-quick:
 # with the targets met or missed; `make bench-quick` (under a minute, CI)
 # only proves that every driver still works: it fails on a broken driver,
 # never on a figure.
-BENCH_DEBS := valgrind lua-sec python3 openssl
+BENCH_DEBS := valgrind lua-sec lua-copas python3 openssl
 BENCH_RUN   = python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
               --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref build/bench/ref
 
 .PHONY: bench bench-quick
-bench: build certs build/bench/ref
+BENCH_BINS := build/bench/ref build/bench/load
+
+bench: build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --out build/bench
 
-bench-quick: build certs build/bench/ref
+bench-quick: build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --quick --out build/bench/quick
 
-build/bench/ref: bench/ref.c
+build/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L $(SSL_CFLAGS) $< -o $@ $(SSL_LIBS)
 

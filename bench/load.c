@@ -295,5 +295,5 @@ int main(int argc, char **argv)
     if (conns[k].fd > 0) close(conns[k].fd);
   }
   SSL_CTX_free(ctx);
-  return ok == o.count ? 0 : 1;
+  return 0;   /* failed connections are a figure (failed=), not a broken driver */
 }

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import callgrind, cases, machine, report          # noqa: E402
+from benchlib import callgrind, cases, html, machine, report    # noqa: E402
 from benchlib.impls import Setup                                # noqa: E402
 from benchlib.procs import DriverError                          # noqa: E402
 
@@ -314,6 +314,8 @@ def finish(results, meta, out):
     path = os.path.join(out, "report.md")
     with open(path, "w") as f:
         f.write(report.render(results, meta))
+    with open(os.path.join(out, "report.html"), "w") as f:
+        f.write(html.render(results, meta))
     print(report.summary(results, meta))
     print("report: %s (%.0f s)" % (path, meta["seconds"]))
     if results.failures:

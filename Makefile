@@ -292,21 +292,22 @@ mutate: deps test-deps certs
 # with the targets met or missed; `make bench-quick` (under a minute, CI)
 # only proves that every driver still works: it fails on a broken driver,
 # never on a figure.
-BENCH_DEBS := valgrind lua-sec python3 openssl
-BENCH_REF  := build/bench/ref$(if $(OPENSSL_TAG),-$(OPENSSL_TAG))
+BENCH_DEBS := valgrind lua-sec lua-copas python3 openssl
+BENCH_DIR  := build/bench$(if $(OPENSSL_TAG),-$(OPENSSL_TAG))
+BENCH_BINS := $(BENCH_DIR)/ref $(BENCH_DIR)/load
 BENCH_RUN   = $(PEER_ENV) python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \
-              --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref $(BENCH_REF)
+              --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref $(BENCH_DIR)/ref
 
 .PHONY: bench bench-quick
-bench: build certs $(BENCH_REF)
+bench: build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
-	$(BENCH_RUN) --out build/bench
+	$(BENCH_RUN) --out $(BENCH_DIR)
 
-bench-quick: build certs $(BENCH_REF)
+bench-quick: build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
-	$(BENCH_RUN) --quick --out build/bench/quick
+	$(BENCH_RUN) --quick --out $(BENCH_DIR)/quick
 
-$(BENCH_REF): bench/ref.c
+$(BENCH_DIR)/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -std=c99 -D_POSIX_C_SOURCE=200809L $(SSL_CFLAGS) $< -o $@ $(SSL_LIBS)
 

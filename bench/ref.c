@@ -13,6 +13,7 @@
  *             role=send  bytes=N port=P ...          (client; the measured sides)
  *             role=source|sink port=0 bytes=N ...    (server; the fast peers)
  *   ref mem   role=client|server count=N port=P ...  (idle connections, RSS)
+ *   release=1 (any mode): SSL_MODE_RELEASE_BUFFERS, record buffers freed when empty
  *
  * Servers print "ready port=N" once listening; every mode ends with one
  * "result k=v ..." line on stdout. Anything wrong exits 1 with a message.
@@ -40,7 +41,7 @@
 
 typedef struct {
   const char *mode, *role, *tls, *key, *certs, *pattern;
-  long port, count, wait;
+  long port, count, wait, release;
   long long bytes;
 } opts;
 
@@ -55,6 +56,7 @@ static const opt_field fields[] = {
   { "port",    offsetof(opts, port),    'l' },
   { "count",   offsetof(opts, count),   'l' },
   { "wait",    offsetof(opts, wait),    'l' },
+  { "release", offsetof(opts, release), 'l' },
   { "bytes",   offsetof(opts, bytes),   'L' },
 };
 
@@ -84,7 +86,7 @@ static void set_field(opts *o, const char *arg)
 
 static opts parse(int argc, char **argv)
 {
-  opts o = { "", "", "1.3", "rsa", "build/certs", "16384", 0, 1, 1, 0 };
+  opts o = { "", "", "1.3", "rsa", "build/certs", "16384", 0, 1, 1, 0, 0 };
   int i;
   if (argc < 2) die("usage: ref hs|bulk|mem key=value...");
   o.mode = argv[1];
@@ -161,6 +163,10 @@ static SSL_CTX *make_ctx(const opts *o, int server)
   SSL_CTX_set_max_proto_version(ctx, version);
   SSL_CTX_set_options(ctx, SSL_OP_ALL);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* release=1: OpenSSL frees its record buffers whenever they are empty
+   * (the least an idle connection can hold; costs throughput). */
+  if (o->release)
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (server) {
     snprintf(path, sizeof(path), "%s/server-%s-chain.pem", o->certs, o->key);

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import callgrind, cases, machine, report          # noqa: E402
+from benchlib import callgrind, cases, html, machine, report    # noqa: E402
 from benchlib.impls import Setup                                # noqa: E402
 from benchlib.procs import DriverError                          # noqa: E402
 
@@ -40,10 +40,12 @@ MODES = {
                  mem_count=1000, stime_seconds=1, timeout=300, combos=COMBOS,
                  cg_small_bytes=1 * MIB, cg_extra_bytes=64 * MIB, cg_hs_extra=8,
                  cg_impls=["ours", "ref", "upstream"],
+                 https_count=200, load_count=1000, load_wave=100,
                  cg_recv=[(t, p) for t in ("1.3", "1.2") for p in ("16384", "65536")],
                  cg_hs=[(r, t, k) for r in ("client", "server") for t, k in COMBOS]),
     "quick": dict(runs=1, bulk_bytes=8 * MIB, line_bytes=2 * MIB, hs_count=10,
                   mem_count=50, stime_seconds=1, timeout=60,
+                  https_count=10, load_count=40, load_wave=20,
                   combos=[("1.3", "ecdsa"), ("1.2", "rsa")],
                   cg_small_bytes=1 * MIB, cg_extra_bytes=2 * MIB, cg_hs_extra=1,
                   cg_impls=["ours", "ref"], cg_recv=[("1.3", "16384")],
@@ -52,7 +54,8 @@ MODES = {
 
 BULK_PATTERNS = ["16384", "65536", "*a", "*l", "send"]
 IMPLS = ["ours", "ref", "upstream"]
-SECTIONS = ["hs", "bulk", "mem", "cg"]
+MEM_IMPLS = ["ours", "ref", "ref_rel", "upstream"]
+SECTIONS = ["hs", "bulk", "mem", "https", "load", "cg"]
 
 
 class Results:
@@ -114,9 +117,15 @@ def timing_plan(cfg, sections):
     if "mem" in sections:
         for tls in ("1.3", "1.2"):
             for role in ("server", "client"):
-                plan.append(("mem", (tls, role), IMPLS,
+                plan.append(("mem", (tls, role), MEM_IMPLS,
                              lambda i, tls=tls, role=role: cases.memory(
                                  CTX, tls, role, i, cfg["mem_count"])))
+    if "https" in sections:
+        plan.append(("https", ("1.3", "rsa"), list(cases.HTTPS_VARIANTS),
+                     lambda v: cases.https(CTX, v, cfg["https_count"])))
+    if "load" in sections:
+        plan.append(("load", ("1.3", "rsa"), ["ours", "upstream"],
+                     lambda i: cases.load(CTX, i, cfg["load_count"], cfg["load_wave"])))
     return plan
 
 
@@ -275,7 +284,8 @@ def main():
         if value:
             cfg[key] = value
     sections = [s for s in args.sections.split(",") if s]
-    for tool in (args.lua, args.openssl, args.ref, "valgrind", "callgrind_annotate"):
+    for tool in (args.lua, args.openssl, args.ref, os.path.join(os.path.dirname(args.ref), "load"),
+                 "valgrind", "callgrind_annotate"):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
             sys.exit("bench: %s not found" % tool)
     raise_fd_limit()
@@ -304,6 +314,8 @@ def finish(results, meta, out):
     path = os.path.join(out, "report.md")
     with open(path, "w") as f:
         f.write(report.render(results, meta))
+    with open(os.path.join(out, "report.html"), "w") as f:
+        f.write(html.render(results, meta))
     print(report.summary(results, meta))
     print("report: %s (%.0f s)" % (path, meta["seconds"]))
     if results.failures:

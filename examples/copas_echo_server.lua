@@ -94,7 +94,9 @@ local function serve(tcp)
   conn:close()
 end
 
-local server = assert(socket.bind("127.0.0.1", port))
+-- A long listen queue: with LuaSocket's default (32) a burst of clients
+-- overflows it and the dropped connects retry only after a second.
+local server = assert(socket.bind("127.0.0.1", port, 1024))
 local _, bound = server:getsockname()
 copas.addserver(server, serve)
 io.stdout:setvbuf("line")    -- so the log can be followed through a pipe

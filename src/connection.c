@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -70,6 +71,44 @@ int sslua_conn_get(lua_State *L, const sslua_conn *c, const char *key)
 }
 
 /* ------------------------------------------------------------------ */
+/* the failure record                                                  */
+
+/* What a connection without a failure reads (error objects, messages). */
+static const sslua_failure no_failure = { .depth = -1 };
+
+/* c's failure record for writing, allocated on first use; NULL when out
+ * of memory, and then every failure of c reads "out of memory". */
+static sslua_failure *failure_record(sslua_conn *c)
+{
+  if (c->failure == NULL && (c->failure = (sslua_failure *)calloc(1, sizeof(*c->failure))) != NULL)
+    c->failure->depth = -1;
+  return c->failure;
+}
+
+static const sslua_failure *failure_view(const sslua_conn *c)
+{
+  return c->failure != NULL ? c->failure : &no_failure;
+}
+
+const char *sslua_conn_failure_message(const sslua_conn *c)
+{
+  if (c->failure == NULL)
+    return c->state == SSLUA_CONN_FAILED || c->fatal ? "out of memory" : "";
+  return c->failure->message;
+}
+
+/* A system error behind the stream's failure. */
+static int system_error(sslua_conn *c, int sys_errno)
+{
+  sslua_failure *f = failure_record(c);
+  if (f != NULL) {
+    f->sys_errno = sys_errno;
+    f->kind = SSLUA_FAIL_SYSTEM;
+  }
+  return IO_SYSTEM;
+}
+
+/* ------------------------------------------------------------------ */
 /* driving OpenSSL                                                     */
 
 /* Empties this thread's OpenSSL error queue. Clearing walks every slot,
@@ -88,17 +127,19 @@ static int wait_for(sslua_conn *c, int what)
     return IO_RETRY;
   if (rc == 1)
     return what == SSLUA_WAIT_READ ? IO_WANTREAD : IO_WANTWRITE;
-  c->failure.sys_errno = rc;
-  c->failure.kind = SSLUA_FAIL_SYSTEM;
-  return IO_SYSTEM;
+  return system_error(c, rc);
 }
 
 /* The reason from the error queue, then what the features know of it
  * (a verify callback's rejection, a name mismatch, OCSP, ...). */
 static void record_tls_failure(sslua_conn *c, unsigned long code)
 {
-  sslua_failure *f = &c->failure;
+  sslua_failure *f = failure_record(c);
   int i;
+  if (f == NULL) {
+    ERR_clear_error();
+    return;
+  }
   f->kind = SSLUA_FAIL_TLS;
   f->code = code;
   f->verify_code = 0;
@@ -158,9 +199,7 @@ static int system_failure(sslua_conn *c, int saved_errno)
      * not return what came before a reset as the complete data. */
     return IO_RESET;
   default:
-    c->failure.sys_errno = saved_errno;
-    c->failure.kind = SSLUA_FAIL_SYSTEM;
-    return IO_SYSTEM;
+    return system_error(c, saved_errno);
   }
 }
 
@@ -175,7 +214,8 @@ static int step(sslua_conn *c, int ret, int saved_errno)
   case SSL_ERROR_SYSCALL:     return system_failure(c, saved_errno);
   case SSL_ERROR_SSL:         return tls_failure(c);
   default:
-    snprintf(c->failure.message, sizeof(c->failure.message), "Unknown SSL error");
+    if (failure_record(c) != NULL)
+      snprintf(c->failure->message, sizeof(c->failure->message), "Unknown SSL error");
     return IO_TLS;
   }
 }
@@ -197,8 +237,8 @@ static const char *io_error(void *ctx, int err)
   case SSLUA_IO_EOF:    return "unexpected eof while reading";
   case IO_WANTREAD:     return "wantread";
   case IO_WANTWRITE:    return "wantwrite";
-  case IO_SYSTEM:       return strerror(c->failure.sys_errno);
-  default:              return c->failure.message;
+  case IO_SYSTEM:       return c->failure ? strerror(c->failure->sys_errno) : "out of memory";
+  default:              return c->failure ? c->failure->message : "out of memory";
   }
 }
 
@@ -332,7 +372,6 @@ static int core_create(lua_State *L)
   memset(c, 0, sizeof(*c));
   c->L = L;
   c->fd = -1;
-  c->failure.depth = -1;
   c->state = SSLUA_CONN_CLOSED;   /* until fully built, so __gc is safe */
   luaL_setmetatable(L, SSLUA_CONNECTION_META);
   /* The user value keeps the context (and features' state) alive. */
@@ -341,10 +380,11 @@ static int core_create(lua_State *L)
   sslua_conn_set(L, c, "context", -1);
   lua_pop(L, 1);
   clear_errors();
-  if ((c->ssl = SSL_new(ctx->ctx)) == NULL)
+  if ((c->ssl = SSL_new(ctx->ctx)) == NULL) {
+    char why[SSLUA_FAILURE_TEXT];
     return sslua_fail(L, "error creating SSL object (%s)",
-                      sslua_err_reason(c->failure.message, sizeof(c->failure.message),
-                                       "out of memory"));
+                      sslua_err_reason(why, sizeof(why), "out of memory"));
+  }
   /* Without the back pointer every callback would find no connection. */
   if (!SSL_set_ex_data(c->ssl, conn_index, c)) {
     release(c);
@@ -401,7 +441,12 @@ static int conn_close(lua_State *L)
 
 static int conn_gc(lua_State *L)
 {
-  release(sslua_conn_enter(L, 1));
+  sslua_conn *c = sslua_conn_enter(L, 1);
+  release(c);
+  if (!c->busy) {   /* a callback's __close inside OpenSSL: freed by the real __gc */
+    free(c->failure);
+    c->failure = NULL;
+  }
   return 0;
 }
 
@@ -425,7 +470,7 @@ static int dohandshake(lua_State *L)
   case SSLUA_CONN_CONNECTED:
     return sslua_ok(L);
   case SSLUA_CONN_FAILED:
-    return sslua_fail_false(L, "%s", c->failure.message);
+    return sslua_fail_false(L, "%s", sslua_conn_failure_message(c));
   case SSLUA_CONN_CLOSED:
     return sslua_fail_false(L, "closed");
   default:
@@ -445,10 +490,11 @@ static int dohandshake(lua_State *L)
   if (is_fatal(err)) {
     /* Remember the reason: a retry reports it again instead of "done". */
     const char *why = io_error(c, err);
-    if (why != c->failure.message)
-      snprintf(c->failure.message, sizeof(c->failure.message), "%s", why);
+    sslua_failure *f = failure_record(c);
+    if (f != NULL && why != f->message)
+      snprintf(f->message, sizeof(f->message), "%s", why);
     c->state = SSLUA_CONN_FAILED;
-    return sslua_fail_false(L, "%s", c->failure.message);
+    return sslua_fail_false(L, "%s", sslua_conn_failure_message(c));
   }
   return sslua_fail_false(L, "%s", io_error(c, err));
 }
@@ -458,21 +504,23 @@ static int conn_dohandshake(lua_State *L)
 {
   int n = dohandshake(L);
   sslua_conn *c = sslua_conn_enter(L, 1);
-  return sslua_errobj_wrap(L, c->error_objects, &c->failure, n);
+  return sslua_errobj_wrap(L, c->error_objects, failure_view(c), n);
 }
 
 static int conn_receive(lua_State *L)
 {
   sslua_conn *c = sslua_conn_enter(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_errobj_wrap(L, c->error_objects, &c->failure, sslua_buffer_receive(L, &c->buf));
+  return sslua_errobj_wrap(L, c->error_objects, failure_view(c),
+                           sslua_buffer_receive(L, &c->buf));
 }
 
 static int conn_send(lua_State *L)
 {
   sslua_conn *c = sslua_conn_enter(L, 1);
   sslua_timeout_markstart(&c->tm);
-  return sslua_errobj_wrap(L, c->error_objects, &c->failure, sslua_buffer_send(L, &c->buf));
+  return sslua_errobj_wrap(L, c->error_objects, failure_view(c),
+                           sslua_buffer_send(L, &c->buf));
 }
 
 static int conn_settimeout(lua_State *L)

@@ -33,7 +33,9 @@ typedef struct sslua_conn {
   int              error_objects;  /* errors come back as objects (errobj.h) */
   sslua_timeout    tm;
   sslua_buffer     buf;
-  sslua_failure    failure;  /* why the stream broke (TLS or system) */
+  /* Why the stream broke (TLS or system): allocated by the first failure,
+   * so a working connection does not carry its 400 bytes of text. */
+  sslua_failure   *failure;
 } sslua_conn;
 
 /* The connection at idx (else a Lua argument error), entered from L:
@@ -42,6 +44,10 @@ typedef struct sslua_conn {
 sslua_conn *sslua_conn_enter(lua_State *L, int idx);
 /* The connection an SSL belongs to (for OpenSSL callbacks), or NULL. */
 sslua_conn *sslua_conn_from_ssl(const SSL *ssl);
+
+/* The text of c's failure: "" before any, "out of memory" when its record
+ * could not be allocated. */
+const char *sslua_conn_failure_message(const sslua_conn *c);
 
 /* A feature's Lua state for connection c, kept in the connection's user
  * value under `key` and collected with it: set stores the value at idx,

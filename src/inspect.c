@@ -208,7 +208,7 @@ static int conn_getpeerverification(lua_State *L)
   }
   result = SSL_get_verify_result(c->ssl);
   if (result == X509_V_OK && c->state == SSLUA_CONN_FAILED)
-    return sslua_fail_false(L, "%s", c->failure.message);   /* failed before verifying */
+    return sslua_fail_false(L, "%s", sslua_conn_failure_message(c));   /* failed before verifying */
   if (result == X509_V_OK)
     return sslua_ok(L);
   lua_pushboolean(L, 0);

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 
+from .impls import COPAS_SERVER
 from .procs import DriverError, Group, cpu_seconds, free_port
 
 MB = 1e6
@@ -137,11 +138,19 @@ def bulk(ctx, tls, pattern, impl, nbytes):
                     bytes=nbytes)
         if not sending:
             args["pattern"] = pattern
-        res = _checked(ctx, impl, ctx.start(g, impl, ctx.setup.argv(impl, "bulk", **args),
-                                            "bulk-%s-%s" % (pattern, impl)))
+        proc = ctx.start(g, impl, ctx.setup.argv(impl, "bulk", **args),
+                         "bulk-%s-%s" % (pattern, impl))
+        res = _checked(ctx, impl, proc)
         peer.finish(ctx.timeout)
+    # cpu: the driver's own clock over the transfer alone (os.clock() in
+    # Lua, CLOCK_PROCESS_CPUTIME_ID in C: both user + system time of the
+    # process); rusage: the kernel's user + system for the whole process
+    # (start-up and handshake included), a cross-check.
     wall, cpu = float(res["wall"]), float(res["cpu"])
+    ru = proc.rusage
     return {"mb_s": nbytes / wall / MB, "cpu_s_per_gib": cpu / (nbytes / GIB),
+            "mb_per_cpu_s": nbytes / cpu / MB,
+            "rusage_user_s": ru.ru_utime, "rusage_sys_s": ru.ru_stime,
             "protocol": res.get("protocol"), "cipher": res.get("cipher")}
 
 
@@ -164,3 +173,62 @@ def memory(ctx, tls, role, impl, count):
     rss0 = int(res["rss0"])
     per = lambda key: (int(res[key]) - rss0) / count / 1024.0
     return {"idle_kib": per("rss_idle"), "echo_kib": per("rss_echo")}
+
+
+# ------------------------------------------------------------ ssl.https
+
+# variant -> (impl, driver arguments)
+HTTPS_VARIANTS = {
+    "ours-cache": ("ours", dict(params="lax")),
+    "ours-nocache": ("ours", dict(params="lax", sessions=0)),
+    "ours-secure-cache": ("ours", dict(params="secure")),
+    "ours-secure-nocache": ("ours", dict(params="secure", sessions=0)),
+    "upstream": ("upstream", dict(params="lax")),
+}
+
+
+def https(ctx, variant, count):
+    """`count` sequential ssl.https.request calls to `openssl s_server -www`
+    (TLS 1.3, RSA-2048). Sample: requests/s and client CPU ms per request
+    (the first request excluded: a full handshake for all), resumed count."""
+    impl, extra = HTTPS_VARIANTS[variant]
+    with Group() as g:
+        port, certs = free_port(), ctx.setup.certs
+        server = ctx.start(g, "openssl", [
+            ctx.setup.openssl, "s_server", "-accept", "127.0.0.1:%d" % port, "-quiet", "-www",
+            "-tls1_3", "-cert", certs + "/server-rsa.pem", "-key", certs + "/server-rsa.key",
+            "-cert_chain", _intermediates(ctx, "rsa")], "https-s_server", stdin=subprocess.PIPE)
+        server.wait_listening(port, 10)
+        argv = ctx.setup.argv(impl, "https", port=port, count=count, **extra)
+        res = _checked(ctx, impl, ctx.start(g, impl, argv, "https-" + variant))
+    n = int(res["count"])
+    return {"req_per_s": n / float(res["wall"]), "cpu_ms_per_req": float(res["cpu"]) / n * 1e3,
+            "reused": int(res["reused"]), "requests": n}
+
+
+# ------------------------------------------------------------ many clients
+
+def load(ctx, impl, count, wave):
+    """The copas TLS echo server example over `impl`, driven by bench/load.c:
+    `count` connections in waves of `wave`, each a TLS 1.3 handshake and a
+    1 KiB echo, all kept open. Sample: handshakes/s, latency percentiles,
+    server RSS per wave, peak RSS, server CPU per handshake."""
+    with Group() as g:
+        server = ctx.start(g, impl, [ctx.setup.lua, COPAS_SERVER, "0"], "load-server-" + impl,
+                           env=ctx.setup.copas_env(impl))
+        port = int(server.wait_match(r"listening on 127\.0\.0\.1:(\d+)", 30).group(1))
+        client = ctx.start(g, "ref", [ctx.setup.load, "port=%d" % port, "count=%d" % count,
+                                      "wave=%d" % wave, "pid=%d" % server.pid,
+                                      "certs=" + ctx.setup.certs,
+                                      "timeout=%d" % ctx.timeout], "load-client-" + impl)
+        res = client.finish(ctx.timeout + 30)
+    ok = int(res["ok"])
+    opened = [int(x) for x in res["open"].split(",")]
+    rss = [int(x) for x in res["rss"].split(",")]
+    return {"hs_per_s": float(res["hs_per_s"]), "p50_ms": float(res["p50_ms"]),
+            "p99_ms": float(res["p99_ms"]), "failed": int(res["failed"]), "ok": ok,
+            "server_cpu_ms_per_hs": float(res["cpu"]) / max(ok, 1) * 1e3,
+            "peak_rss_kib": int(res["hwm"]) / 1024.0,
+            "rss_per_conn_kib": (rss[-1] - rss[0]) / max(opened[-1], 1) / 1024.0,
+            "lat_pct": [float(x) for x in res["lat_pct"].split(",")],
+            "open": opened, "rss_kib": [r / 1024.0 for r in rss]}

@@ -3,6 +3,8 @@
 ours      the Lua drivers over this tree's build (LUA_CPATH/LUA_PATH to it)
 upstream  the same Lua drivers over Debian's lua-sec (upstream LuaSec)
 ref       bench/ref.c, OpenSSL called directly
+ref_rel   the same with SSL_MODE_RELEASE_BUFFERS (memory only: the least an idle
+          connection can hold)
 openssl   `openssl s_time` (client) / `openssl s_server` (server): handshakes only
 """
 import glob
@@ -10,13 +12,17 @@ import os
 
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-DRIVERS = {"hs": "handshake.lua", "bulk": "bulk.lua", "mem": "memory.lua"}
+DRIVERS = {"hs": "handshake.lua", "bulk": "bulk.lua", "mem": "memory.lua", "https": "https.lua"}
+COPAS_SERVER = os.path.join(os.path.dirname(BENCH_DIR), "examples", "copas_echo_server.lua")
+# Debian's lua-copas (1.x) installs for Lua 5.1/5.2 only; it is plain Lua.
+COPAS_PATH = "/usr/share/lua/5.1/?.lua"
 
 # What a driver's "impl=" field must say: proof that the intended library loaded.
 EXPECTED_IMPL = {"ours": lambda s: s == "sslua", "upstream": lambda s: s.startswith("luasec"),
-                 "ref": lambda s: s == "ref"}
+                 "ref": lambda s: s == "ref", "ref_rel": lambda s: s == "ref"}
 
 LABELS = {"ours": "ours (sslua)", "upstream": "upstream LuaSec", "ref": "C reference",
+          "ref_rel": "C reference, SSL_MODE_RELEASE_BUFFERS",
           "openssl": "openssl s_time/s_server"}
 
 
@@ -28,6 +34,7 @@ class Setup:
         self.certs = os.path.abspath(args.certs)
         self.ref = os.path.abspath(args.ref)
         self.openssl = args.openssl
+        self.load = os.path.join(os.path.dirname(self.ref), "load")
         abi = lua_abi(args.lua)
         self.lua_env = {
             "ours": (os.path.abspath(args.libdir) + "/?.so;;",
@@ -46,7 +53,16 @@ class Setup:
         words = ["%s=%s" % (k, v) for k, v in sorted(kw.items())] + ["certs=" + self.certs]
         if impl == "ref":
             return [self.ref, driver] + words
+        if impl == "ref_rel":
+            return [self.ref, driver] + words + ["release=1"]
         return [self.lua, os.path.join(BENCH_DIR, DRIVERS[driver])] + words
+
+    def copas_env(self, impl):
+        """env for the copas echo server example over impl."""
+        env = self.env(impl)
+        env["LUA_PATH"] = env["LUA_PATH"].rstrip(";") + ";" + COPAS_PATH + ";;"
+        env["SSLUA_CERTS"] = self.certs
+        return env
 
     def check_impl(self, impl, result):
         said = result.get("impl", "")

@@ -7,6 +7,7 @@ wait bounded. Drivers speak one protocol: servers print "ready port=N" once
 listening, every driver ends with "result k=v ...".
 """
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -89,6 +90,18 @@ class Proc:
                 raise DriverError("%s: exited before ready\n%s" % (self.name(), self.stderr_tail()))
             if line.startswith("ready "):
                 return int(parse_result(line)["port"])
+
+    def wait_match(self, regex, timeout):
+        """The first match of regex (re.search) in a stdout line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next_line(deadline)
+            if line is None:
+                raise DriverError("%s: exited before %r\n%s" % (self.name(), regex,
+                                                               self.stderr_tail()))
+            m = re.search(regex, line)
+            if m:
+                return m
 
     def wait_listening(self, port, timeout):
         deadline = time.monotonic() + timeout

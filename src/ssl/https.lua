@@ -167,8 +167,21 @@ local function resumption_key(params)
   return table.concat(out)
 end
 
+-- Does `verify` (a name or a list) ask to check the peer?
+local function verifies(verify)
+  if type(verify) == "table" then
+    for _, v in pairs(verify) do if v ~= "none" then return true end end
+    return false
+  end
+  return verify ~= "none"
+end
+
+-- The system CA store is read only for a request that verifies: with
+-- verify = "none" nothing would consult it, and reading it costs more than
+-- a handshake (a context is built per request when resumption is off).
 local function fill_defaults(params)
   local own_trust = params.cafile ~= nil or params.capath ~= nil
+                    or not verifies(params.verify == nil and DEFAULTS.verify or params.verify)
   for k, v in pairs(DEFAULTS) do
     if params[k] == nil and not (k == "cafile" and own_trust) then
       params[k] = type(v) == "table" and shallow_copy(v) or v
@@ -190,14 +203,6 @@ local function sni_name(host)
   return host
 end
 
--- Does `verify` (a name or a list) ask to check the peer?
-local function verifies(verify)
-  if type(verify) == "table" then
-    for _, v in pairs(verify) do if v ~= "none" then return true end end
-    return false
-  end
-  return verify ~= "none"
-end
 
 -- The name the server's certificate must carry: the URL's host, without
 -- the brackets of an IPv6 literal; nil when nothing is verified or the

@@ -17,3 +17,12 @@ use_build() {
 summary_of() {
   tail -n 1 "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed' || echo "0 passed, 1 failed (no summary: see $1)"
 }
+
+# copy_tree DIR: the repository's files (tracked, and new ones not ignored)
+# copied into DIR, for a build that must not see build/ or touch the tree.
+copy_tree() {
+  mkdir -p "$1" &&
+    git ls-files -z --cached --others --exclude-standard |
+    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+    tar --null -T - -cf - | tar -xf - -C "$1"
+}

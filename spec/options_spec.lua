@@ -129,16 +129,16 @@ describe("version options seen by a peer", function()
 end)
 
 describe("context.getoptions", function()
-  local context = require "ssl.context"
+  local ssl_context = require "ssl.context"
 
   it("lists the names set, and only names whose bits this OpenSSL has", function()
     local base = assert(ssl.newcontext { mode = "client" })
     local before = {}
-    for _, name in ipairs(context.getoptions(base)) do before[name] = true end
+    for _, name in ipairs(ssl_context.getoptions(base)) do before[name] = true end
     assert.is_nil(before.no_ticket)
     local ctx = assert(ssl.newcontext { mode = "client", options = { "no_ticket", "ephemeral_rsa", "no_dtlsv1" } })
     local now = {}
-    for _, name in ipairs(context.getoptions(ctx)) do
+    for _, name in ipairs(ssl_context.getoptions(ctx)) do
       now[name] = true
       assert.equal("effective", ssl.config.option_effects[name], name)
     end
@@ -151,6 +151,6 @@ describe("context.getoptions", function()
   it("answers false, 'closed' on a closed context", function()
     local ctx = assert(ssl.newcontext { mode = "client" })
     getmetatable(ctx).__gc(ctx)
-    assert.same({ false, "closed" }, { context.getoptions(ctx) })
+    assert.same({ false, "closed" }, { ssl_context.getoptions(ctx) })
   end)
 end)

@@ -26,3 +26,17 @@ copy_tree() {
     xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
     tar --null -T - -cf - | tar -xf - -C "$1"
 }
+
+# check NAME COMMAND...: one counted check (passed, failed). Its output goes
+# to the file $log, and is shown when it fails; $tmp is a scratch directory.
+passed=0 failed=0
+check() {
+  name=$1; shift
+  echo "== $name" >>"$log"
+  if "$@" >"$tmp/out" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; tail -n 20 "$tmp/out" | sed 's/^/     | /'
+  fi
+  cat "$tmp/out" >>"$log"
+}

@@ -2,31 +2,60 @@
 #
 #   make                  build for Lua 5.3 into build/5.3/
 #   make LUA_VERSION=5.1  (5.2, 5.4, jit) build for another Lua
-#   make test             install what is missing, build, make certs, run the specs
+#   make install          PREFIX=/usr/local DESTDIR=; make uninstall takes it away
+#   make test             install the Debian packages missing, build, make certs, run the specs
 #   make demo             the example client and server exchange one line
-#   make install          PREFIX=/usr/local DESTDIR=
 #   make OPENSSL=3.5      (3.6) against another OpenSSL, into build/5.3-openssl3.5/
 #                         (first: ci/openssl-build 3.5); works with every target
 #   make OPENSSL_DIR=DIR  against any OpenSSL 3 prefix (DIR/include, DIR/lib)
+#
+# Building and installing never install packages, on any system: when
+# something is missing the build stops with one line naming it and the
+# variable to set (mk/preflight). Honoured: CC, CPPFLAGS, CFLAGS, LDFLAGS,
+# LIBFLAG (how to link a module), LUA_INCDIR or LUA_CFLAGS, OPENSSL_DIR or
+# pkg-config (PKG_CONFIG_PATH), LUA_BIN (the interpreter), PREFIX, DESTDIR,
+# LUA_CMODDIR, LUA_LMODDIR. The test targets (test, interop, check, demo,
+# bench, load, fuzz, spec-upstream, option-report, certs) prepare a Debian
+# machine first: they install what is missing with ci/apt-ensure.
 
 LUA_VERSION ?= 5.3
 PREFIX      ?= /usr/local
 DESTDIR     ?=
 
+# A value quoted for the shell.
+sq = '$(subst ','\'',$(1))'
+# pkg-config, with PKG_CONFIG_PATH / PKG_CONFIG_LIBDIR given to make as well
+# as in the environment ($(shell) sees only the environment).
+PKG_CONFIG ?= pkg-config
+PKG = $(foreach v,PKG_CONFIG_PATH PKG_CONFIG_LIBDIR,$(if $(filter command line,$(origin $(v))),$(v)=$(call sq,$($(v))))) \
+      $(PKG_CONFIG)
+
 ifeq ($(LUA_VERSION),jit)
-  LUA_PKG   := luajit
-  LUA_BIN   := luajit
+  LUA_NAMES := luajit
   LUA_ABI   := 5.1
   LUA_DEBS  := luajit libluajit-5.1-dev lua-socket
 else
-  LUA_PKG   := lua$(LUA_VERSION)
-  LUA_BIN   := lua$(LUA_VERSION)
+  # What systems call this Lua, as a command and a pkg-config module:
+  # Debian lua5.3, FreeBSD lua-5.3 / lua53, OpenBSD and Arch lua53, else lua.
+  LUA_NAMES := lua$(LUA_VERSION) lua-$(LUA_VERSION) lua$(subst .,,$(LUA_VERSION)) lua
   LUA_ABI   := $(LUA_VERSION)
   LUA_DEBS  := lua$(LUA_VERSION) liblua$(LUA_VERSION)-dev lua-socket
 endif
 # Debian names 5.1's headers package liblua5.1-0-dev; liblua5.1-dev is only a
 # virtual name, which dpkg never reports installed (apt-get would run each time).
 LUA_DEBS := $(subst liblua5.1-dev,liblua5.1-0-dev,$(LUA_DEBS))
+
+# The interpreter: the first of LUA_NAMES on PATH (only `lua` is checked
+# for its version, by mk/install-plan.lua when it is used).
+ifeq ($(origin LUA_BIN),undefined)
+  LUA_BIN := $(or $(firstword $(foreach n,$(LUA_NAMES),$(shell command -v $(n) >/dev/null 2>&1 && echo $(n)))),$(firstword $(LUA_NAMES)))
+endif
+# The pkg-config module for Lua's headers: the first name pkg-config knows
+# with this Lua's version (the plain `lua` may be another one).
+ifeq ($(origin LUA_PKG),undefined)
+  LUA_PKG := $(shell for p in $(LUA_NAMES); do v=$$($(PKG) --modversion $$p 2>/dev/null) || continue; \
+               case "$(LUA_VERSION):$$v" in (jit:*|$(LUA_VERSION):$(LUA_VERSION)*) echo $$p; break;; esac; done)
+endif
 
 # Another OpenSSL. OPENSSL=3.5 names a build of ci/openssl-build, pinned in
 # ci/versions and cached outside the tree (survives make clean); plain make
@@ -59,7 +88,7 @@ else ifneq ($(OPENSSL_DIR),)
   OPENSSL_BIN := $(if $(wildcard $(OPENSSL_DIR)/bin/openssl),$(OPENSSL_DIR)/bin)
 endif
 # Upstream builds install to lib64/ on some systems.
-OPENSSL_LIBDIR ?= $(if $(wildcard $(OPENSSL_DIR)/lib64/libssl.so),$(OPENSSL_DIR)/lib64,$(OPENSSL_DIR)/lib)
+OPENSSL_LIBDIR ?= $(if $(wildcard $(OPENSSL_DIR)/lib64/libssl.*),$(OPENSSL_DIR)/lib64,$(OPENSSL_DIR)/lib)
 # Prefix for commands that run an openssl peer: that OpenSSL's CLI first.
 PEER_ENV := $(if $(OPENSSL_BIN),PATH='$(abspath $(OPENSSL_BIN))':"$$PATH")
 
@@ -70,23 +99,61 @@ OBJDIR    := $(BUILD)/obj
 CERTDIR   := build/certs
 
 BUILD_DEBS := gcc make pkg-config libssl-dev openssl
-TEST_DEBS  := lua-busted lua-copas
+TEST_DEBS  := lua-busted lua-copas lua-sec
 
+# Compiling and linking. A module takes Lua's functions from the interpreter
+# that loads it, so it is not linked with a Lua library; macOS needs that
+# said (-undefined dynamic_lookup) and calls a loadable module a bundle.
+UNAME_S := $(shell uname -s 2>/dev/null)
 CC      ?= cc
 WARN    := -Wall -Wextra
 CFLAGS  ?= -O2 -g
-LUA_CFLAGS = $(shell pkg-config --cflags $(LUA_PKG) 2>/dev/null)
-ifeq ($(OPENSSL_DIR),)
-SSL_CFLAGS = $(shell pkg-config --cflags openssl 2>/dev/null)
-SSL_LIBS   = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+LDFLAGS ?=
+ifeq ($(UNAME_S),Darwin)
+  LIBFLAG ?= -bundle -undefined dynamic_lookup
 else
-SSL_CFLAGS = -I'$(OPENSSL_DIR)/include'
-SSL_LIBS   = -L'$(OPENSSL_LIBDIR)' -Wl,-rpath,'$(OPENSSL_LIBDIR)' -lssl -lcrypto
+  LIBFLAG ?= -shared
 endif
-ALL_CFLAGS = $(CFLAGS) $(WARN) -fPIC -std=c99 -D_POSIX_C_SOURCE=200809L \
+# glibc hides POSIX under -std=c99 unless asked for it; the BSDs and macOS
+# show it by default, and asking would hide their socket options.
+ifneq ($(filter Darwin %BSD DragonFly,$(UNAME_S)),)
+  POSIX_CFLAGS ?=
+else
+  POSIX_CFLAGS ?= -D_POSIX_C_SOURCE=200809L
+endif
+
+# Lua's headers: LUA_CFLAGS, else LUA_INCDIR, else pkg-config's LUA_PKG,
+# else the compiler's default paths. LUA_FROM says which, for messages.
+ifneq ($(origin LUA_CFLAGS),undefined)
+  LUA_FROM := LUA_CFLAGS=$(LUA_CFLAGS)
+else ifneq ($(LUA_INCDIR),)
+  LUA_CFLAGS := -I$(LUA_INCDIR)
+  LUA_FROM   := LUA_INCDIR=$(LUA_INCDIR)
+else ifneq ($(LUA_PKG),)
+  LUA_CFLAGS := $(shell $(PKG) --cflags $(LUA_PKG))
+  LUA_FROM   := pkg-config $(LUA_PKG): $(or $(strip $(LUA_CFLAGS)),no flags)
+else
+  LUA_CFLAGS :=
+  LUA_FROM   := pkg-config knows none of $(LUA_NAMES) with version $(LUA_VERSION); not in the compiler's default paths
+endif
+# OpenSSL's: OPENSSL_DIR (with an rpath to its libraries), else pkg-config's
+# openssl (PKG_CONFIG_PATH finds others), else the compiler's defaults.
+ifneq ($(OPENSSL_DIR),)
+  SSL_CFLAGS := -I$(OPENSSL_DIR)/include
+  SSL_LIBS   := -L$(OPENSSL_LIBDIR) -Wl,-rpath,$(OPENSSL_LIBDIR) -lssl -lcrypto
+  SSL_FROM   := OPENSSL_DIR=$(OPENSSL_DIR)
+else ifneq ($(shell $(PKG) --exists openssl 2>/dev/null && echo y),)
+  SSL_CFLAGS := $(shell $(PKG) --cflags openssl)
+  SSL_LIBS   := $(shell $(PKG) --libs openssl)
+  SSL_FROM   := pkg-config openssl: $(or $(strip $(SSL_CFLAGS) $(SSL_LIBS)),no flags)
+else
+  SSL_CFLAGS :=
+  SSL_LIBS   := -lssl -lcrypto
+  SSL_FROM   := pkg-config knows no openssl; the compiler's default paths
+endif
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -std=c99 $(POSIX_CFLAGS) \
              -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
              $(LUA_CFLAGS) $(SSL_CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS ?=
 
 SRCS    := $(wildcard src/*.c)
 HDRS    := $(wildcard src/*.h)
@@ -97,41 +164,51 @@ BUSTED  := $(LUA_BIN) /usr/bin/busted
 LUA_ENV := LUA_CPATH='$(LIBDIR)/?.so;;' \
            LUA_PATH='$(SHAREDIR)/?.lua;$(SHAREDIR)/?/init.lua;spec/?.lua;;'
 
-.PHONY: all build deps test-deps certs test spec demo install clean interop check
-.PHONY: openssl-version openssl-cli
+.PHONY: all build deps test-deps certs test spec demo install uninstall clean interop check
+.PHONY: preflight openssl-cli
 .PHONY: spec-upstream
 
 all: build
 
-build: deps openssl-version $(LIBDIR)/ssl.so $(SHAREDIR)/ssl.lua $(SHAREDIR)/ssl/https.lua \
+build: preflight $(LIBDIR)/ssl.so $(SHAREDIR)/ssl.lua $(SHAREDIR)/ssl/https.lua \
        $(if $(OPENSSL),openssl-cli)
 
-# sslua needs OpenSSL 3.0 or newer: stop early, naming what the headers are.
-OPENSSL_MIN_TEXT := 3.0
-openssl-version:
-	@$(if $(OPENSSL_DIR),test -f '$(OPENSSL_DIR)/include/openssl/opensslv.h' || \
-	  { echo "sslua: OPENSSL_DIR=$(OPENSSL_DIR) has no include/openssl/opensslv.h"; exit 1; };) \
-	v=$$(printf '#include <openssl/opensslv.h>\nOPENSSL_VERSION_TEXT\n#if OPENSSL_VERSION_NUMBER < 0x30000000L\nsslua_too_old\n#endif\n' | \
-	  $(CC) $(SSL_CFLAGS) -E -P - 2>/dev/null) || { echo "sslua: no OpenSSL headers found ($(or $(OPENSSL_DIR),system))"; exit 1; }; \
-	case "$$v" in *sslua_too_old*) echo "sslua needs OpenSSL $(OPENSSL_MIN_TEXT) or newer; the headers in $(if $(OPENSSL_DIR),$(OPENSSL_DIR)/include,the system) are $$(echo "$$v" | head -n 1)"; exit 1;; esac
+# The targets that prepare a Debian machine (ci/apt-ensure: only what is
+# missing); with one of them among the goals, deps runs before preflight.
+SETUP_GOALS := deps test spec interop interop-quick interop-baseline check demo \
+               bench bench-quick load fuzz fuzz-api fuzz-api-quick spec-upstream \
+               option-report option-report-baseline option-builds
+SETUP := $(if $(filter $(SETUP_GOALS),$(MAKECMDGOALS)),deps)
+
+# Is everything the build needs here? mk/preflight prints nothing, or the
+# one line to stop with (as make's own error: nothing else is printed).
+PREFLIGHT = $(shell CC=$(call sq,$(CC)) CPPFLAGS=$(call sq,$(CPPFLAGS)) CFLAGS=$(call sq,$(CFLAGS)) \
+  LDFLAGS=$(call sq,$(LDFLAGS)) LUA_VERSION=$(call sq,$(LUA_VERSION)) \
+  LUA_INCDIR=$(call sq,$(LUA_INCDIR)) LUA_CFLAGS=$(call sq,$(LUA_CFLAGS)) LUA_FROM=$(call sq,$(LUA_FROM)) \
+  OPENSSL_DIR=$(call sq,$(OPENSSL_DIR)) OPENSSL_LIBDIR=$(call sq,$(OPENSSL_LIBDIR)) SSL_CFLAGS=$(call sq,$(SSL_CFLAGS)) \
+  SSL_LIBS=$(call sq,$(SSL_LIBS)) SSL_FROM=$(call sq,$(SSL_FROM)) ./mk/preflight)
+preflight: | $(SETUP)
+	@$(eval PREFLIGHT_SAYS := $(strip $(PREFLIGHT)))$(if $(PREFLIGHT_SAYS),$(error $(PREFLIGHT_SAYS)))
 
 # This OpenSSL's CLI at build/openssl-VER/bin/openssl (its rpath finds its own libraries).
 openssl-cli:
 	@mkdir -p $(OPENSSL_BIN)
 	@ln -sfn '$(OPENSSL_DIR)/bin/openssl' $(OPENSSL_BIN)/openssl
 
-# Installs only what is missing, so a prepared machine never touches apt.
+# What the build needs, from Debian: only for the targets that prepare the
+# machine (SETUP_GOALS). Installs only what is missing, so a prepared
+# machine never touches apt.
 deps:
 	@./ci/apt-ensure $(BUILD_DEBS) $(LUA_DEBS)
 
 test-deps:
 	@./ci/apt-ensure $(TEST_DEBS)
 
-$(OBJDIR)/%.o: src/%.c $(HDRS) | $(OBJDIR) openssl-version
+$(OBJDIR)/%.o: src/%.c $(HDRS) | $(OBJDIR) preflight
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBDIR)/ssl.so: $(OBJS) | $(LIBDIR)
-	$(CC) -shared $(LDFLAGS) -o $@ $(OBJS) $(SSL_LIBS) $(EXTRA_LDFLAGS)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(OBJS) $(SSL_LIBS) $(EXTRA_LDFLAGS)
 
 $(SHAREDIR)/%.lua: src/%.lua
 	@mkdir -p $(dir $@)
@@ -141,13 +218,14 @@ $(OBJDIR) $(LIBDIR):
 	mkdir -p $@
 
 certs:
+	@./ci/apt-ensure openssl
 	@./certs/gen.sh $(CERTDIR)
 
 # The spec suite (ci/run-specs: each spec file in a busted process of its
 # own, under a time limit; .busted loads the build SSLUA_BUILD names), the
 # interop harness's unit tests, then the quick interop matrix; each prints
 # its own "N passed, N failed" and the last line is their sum (ci/total).
-test: build test-deps certs
+test: deps build test-deps certs
 	@mkdir -p build/reports
 	-$(PEER_ENV) SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  ./ci/run-specs $(BUSTED) -- spec 2>&1 | tee build/reports/spec.log
@@ -188,7 +266,7 @@ spec-upstream: deps test-deps certs
 check:
 	./.ci/run
 
-demo: build certs
+demo: deps build certs
 	@$(PEER_ENV) ./examples/demo.sh $(LUA_BIN) $(LIBDIR) $(SHAREDIR) $(CERTDIR)
 
 # The interop harness (harness.py, interop/): sslua against openssl, GnuTLS,
@@ -209,15 +287,15 @@ INTEROP_DEPS  = ./ci/apt-ensure $(INTEROP_DEBS) || for p in $(INTEROP_DEBS); do 
                 ./ci/apt-ensure $$p || echo "interop: could not install $$p"; done
 
 .PHONY: interop-quick interop-baseline
-interop: build certs
+interop: deps build certs
 	@$(INTEROP_DEPS)
 	$(INTEROP_RUN)
 
-interop-quick: build certs
+interop-quick: deps build certs
 	@$(INTEROP_DEPS)
 	$(INTEROP_RUN) --quick
 
-interop-baseline: build certs
+interop-baseline: deps build certs
 	@$(INTEROP_DEPS)
 	$(INTEROP_RUN) --update-baseline
 
@@ -236,7 +314,7 @@ OPTION_REPORT = python3 ci/option-report --lua $(LUA_BIN) --certs $(CERTDIR) \
   $(foreach f,$(wildcard build/reports/openssl-*/junit.xml),--junit $(patsubst build/reports/openssl-%/junit.xml,%,$(f))=$(f))
 
 .PHONY: option-report option-report-baseline option-builds
-option-builds: certs
+option-builds: deps certs
 	@$(MAKE) --no-print-directory -s OPENSSL= build
 	@for v in $(OPTION_REPORT_VERSIONS); do \
 	  ./ci/openssl-build $$v >/dev/null && $(MAKE) --no-print-directory -s OPENSSL=$$v build || exit 1; done
@@ -299,11 +377,11 @@ BENCH_RUN   = $(PEER_ENV) python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDI
               --sharedir $(SHAREDIR) --certs $(CERTDIR) --ref $(BENCH_DIR)/ref
 
 .PHONY: bench bench-quick
-bench: build certs $(BENCH_BINS)
+bench: deps build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --out $(BENCH_DIR)
 
-bench-quick: build certs $(BENCH_BINS)
+bench-quick: deps build certs $(BENCH_BINS)
 	@./ci/apt-ensure $(BENCH_DEBS)
 	$(BENCH_RUN) --quick --out $(BENCH_DIR)/quick
 
@@ -323,18 +401,43 @@ LOAD_NORMAL   ?= 500
 LOAD_DEADLINE ?= 5
 
 .PHONY: load
-load: build test-deps certs
+load: deps build test-deps certs
 	$(PEER_ENV) SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  SSLUA_SPEC_REPORTS=build/reports/load SSLUA_SPEC_TIMEOUT=900 \
 	  LOAD_CONNS=$(LOAD_CONNS) LOAD_ROUNDS=$(LOAD_ROUNDS) LOAD_STALLERS=$(LOAD_STALLERS) \
 	  LOAD_NORMAL=$(LOAD_NORMAL) LOAD_DEADLINE=$(LOAD_DEADLINE) \
 	  ./ci/run-specs $(BUSTED) -- spec/load_spec.lua spec/slowloris_spec.lua
 
+# Installing: mk/install-plan.lua asks the Lua interpreter (LUA_BIN) where
+# `require` looks, and puts ssl.so in the first directory of its
+# package.cpath under PREFIX (on Debian with PREFIX=/usr: /usr/lib/<triplet>/
+# lua/5.x, searched before /usr/lib/lua/5.x), ssl.lua and ssl/https.lua
+# likewise; or in LUA_CMODDIR and LUA_LMODDIR. It stops, in one line, when
+# another file of the module's names would be loaded before ours, or when a
+# file in our place is not sslua's. uninstall removes exactly the three
+# files install puts there, and their ssl/ directory when that is left empty.
+LUA_CMODDIR ?=
+LUA_LMODDIR ?=
+INSTALL_NO_LUA := sslua: make install asks Lua $(LUA_ABI) where require looks, but LUA_BIN=$(LUA_BIN) \
+  is not a command (by default the first of $(LUA_NAMES) on PATH): set LUA_BIN to the Lua $(LUA_ABI) interpreter
+install_plan = $(eval INSTALL_PLAN := $(strip $(shell command -v $(LUA_BIN) >/dev/null 2>&1 && \
+    $(LUA_BIN) mk/install-plan.lua $(1) $(LUA_ABI) $(call sq,$(PREFIX)) $(call sq,$(DESTDIR)) \
+    $(call sq,$(LUA_CMODDIR)) $(call sq,$(LUA_LMODDIR)))))$(if $(INSTALL_PLAN),,$(error \
+    $(INSTALL_NO_LUA)))$(if $(filter sslua:,$(firstword $(INSTALL_PLAN))),$(error $(INSTALL_PLAN)))
+CMODDIR = $(DESTDIR)$(word 1,$(INSTALL_PLAN))
+LMODDIR = $(DESTDIR)$(word 2,$(INSTALL_PLAN))
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI) $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl
-	install -m 0755 $(LIBDIR)/ssl.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_ABI)/ssl.so
-	install -m 0644 $(SHAREDIR)/ssl.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl.lua
-	install -m 0644 $(SHAREDIR)/ssl/https.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_ABI)/ssl/https.lua
+	@$(call install_plan,install)
+	install -d '$(CMODDIR)' '$(LMODDIR)/ssl'
+	install -m 0755 $(LIBDIR)/ssl.so '$(CMODDIR)/ssl.so'
+	install -m 0644 $(SHAREDIR)/ssl.lua '$(LMODDIR)/ssl.lua'
+	install -m 0644 $(SHAREDIR)/ssl/https.lua '$(LMODDIR)/ssl/https.lua'
+
+uninstall:
+	@$(call install_plan,uninstall)
+	rm -f '$(CMODDIR)/ssl.so' '$(LMODDIR)/ssl.lua' '$(LMODDIR)/ssl/https.lua'
+	@if [ -d '$(LMODDIR)/ssl' ] && [ -z "$$(ls -A '$(LMODDIR)/ssl')" ]; then rmdir '$(LMODDIR)/ssl'; fi
 
 clean:
 	rm -rf build

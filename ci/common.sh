@@ -17,3 +17,26 @@ use_build() {
 summary_of() {
   tail -n 1 "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed' || echo "0 passed, 1 failed (no summary: see $1)"
 }
+
+# copy_tree DIR: the repository's files (tracked, and new ones not ignored)
+# copied into DIR, for a build that must not see build/ or touch the tree.
+copy_tree() {
+  mkdir -p "$1" &&
+    git ls-files -z --cached --others --exclude-standard |
+    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+    tar --null -T - -cf - | tar -xf - -C "$1"
+}
+
+# check NAME COMMAND...: one counted check (passed, failed). Its output goes
+# to the file $log, and is shown when it fails; $tmp is a scratch directory.
+passed=0 failed=0
+check() {
+  name=$1; shift
+  echo "== $name" >>"$log"
+  if "$@" >"$tmp/out" 2>&1; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; tail -n 20 "$tmp/out" | sed 's/^/     | /'
+  fi
+  cat "$tmp/out" >>"$log"
+}

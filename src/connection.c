@@ -22,6 +22,7 @@
 #include "error.h"
 #include "feature.h"
 #include "objects.h"
+#include "version.h"
 
 /* Error codes of this I/O layer (see buffer.h for the shared ones). */
 enum {
@@ -601,7 +602,7 @@ static int core_setmethod(lua_State *L)
 
 static int core_copyright(lua_State *L)
 {
-  lua_pushliteral(L, "sslua - LuaSec-compatible TLS for Lua, over OpenSSL 3");
+  lua_pushliteral(L, SSLUA_COPYRIGHT);
   return 1;
 }
 
@@ -656,5 +657,8 @@ int sslua_connection_open(lua_State *L, sslua_feature_list list)
   luaL_newlib(L, core_functions);
   lua_pushinteger(L, -1);
   lua_setfield(L, -2, "SOCKET_INVALID");
+  /* ssl.lua compares it with its own: the two halves of one release. */
+  lua_pushliteral(L, SSLUA_VERSION);
+  lua_setfield(L, -2, "version");
   return 1;
 }

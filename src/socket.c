@@ -6,7 +6,7 @@
  * object keeps working after ssl.wrap. After close() they answer
  * `nil, "closed"`.
  */
-#define _DEFAULT_SOURCE   /* NI_MAXHOST, SO_REUSEPORT beyond strict POSIX */
+#define _DEFAULT_SOURCE   /* glibc: NI_MAXHOST, SO_REUSEPORT beyond strict POSIX */
 #include <errno.h>
 #include <stdlib.h>
 #include <netdb.h>
@@ -19,6 +19,14 @@
 
 #include "connection.h"
 #include "socket.h"
+
+/* getnameinfo's buffer sizes are not POSIX names; these are the usual values. */
+#ifndef NI_MAXHOST
+#define NI_MAXHOST 1025
+#endif
+#ifndef NI_MAXSERV
+#define NI_MAXSERV 32
+#endif
 
 static sslua_conn *open_conn(lua_State *L)
 {
@@ -78,19 +86,34 @@ typedef struct {
   opt_kind kind;
 } sock_option;
 
-/* The options LuaSocket 3.1 offers on TCP objects. */
+/* The options LuaSocket 3.1 offers on TCP objects. Beyond POSIX's, each is
+ * offered only where the system defines it (Linux has them all; macOS calls
+ * the keep-alive idle time TCP_KEEPALIVE); elsewhere its name is refused
+ * like an unknown one. */
 static const sock_option options[] = {
   { "keepalive",        SOL_SOCKET,   SO_KEEPALIVE, OPT_BOOL },
   { "linger",           SOL_SOCKET,   SO_LINGER,    OPT_LINGER },
   { "reuseaddr",        SOL_SOCKET,   SO_REUSEADDR, OPT_BOOL },
+#ifdef SO_REUSEPORT
   { "reuseport",        SOL_SOCKET,   SO_REUSEPORT, OPT_BOOL },
+#endif
   { "send-buffer-size", SOL_SOCKET,   SO_SNDBUF,    OPT_INT },
   { "recv-buffer-size", SOL_SOCKET,   SO_RCVBUF,    OPT_INT },
   { "tcp-nodelay",      IPPROTO_TCP,  TCP_NODELAY,  OPT_BOOL },
+#if defined(TCP_KEEPIDLE)
   { "tcp-keepidle",     IPPROTO_TCP,  TCP_KEEPIDLE, OPT_INT },
+#elif defined(TCP_KEEPALIVE)
+  { "tcp-keepidle",     IPPROTO_TCP,  TCP_KEEPALIVE, OPT_INT },
+#endif
+#ifdef TCP_KEEPCNT
   { "tcp-keepcnt",      IPPROTO_TCP,  TCP_KEEPCNT,  OPT_INT },
+#endif
+#ifdef TCP_KEEPINTVL
   { "tcp-keepintvl",    IPPROTO_TCP,  TCP_KEEPINTVL, OPT_INT },
+#endif
+#ifdef IPV6_V6ONLY
   { "ipv6-v6only",      IPPROTO_IPV6, IPV6_V6ONLY,  OPT_BOOL },
+#endif
   { NULL, 0, 0, OPT_BOOL }
 };
 

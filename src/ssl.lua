@@ -4,19 +4,56 @@
 -- This file is the Lua front: newcontext turns a parameter table into calls
 -- to ssl.context (one per parameter, in LuaSec's order, so the same error
 -- wins), and wrap moves a LuaSocket descriptor into a TLS connection.
--- Every bad value comes back as `nil, message`; nothing here raises.
+-- Every bad value comes back as `nil, message`; nothing here raises once
+-- loaded (loading refuses a C library of another module or release).
 ------------------------------------------------------------------------------
-
-local core    = require "ssl.core"
-local context = require "ssl.context"
-local x509    = require "ssl.x509"
-local config  = require "ssl.config"
 
 local type, ipairs, tostring = type, ipairs, tostring
 local unpack = table.unpack or unpack
 
+-- sslua's release; the C core exports the same (src/version.h).
+local VERSION = "0.2.0"
+
+-- Where require would find C module `name`: its own file, else the
+-- all-in-one library of its root (package.searchpath is missing in 5.1).
+local function c_module_file(name)
+  for _, root in ipairs { (name:gsub("%.", "/")), (name:match("^[^.]+")) } do
+    for template in package.cpath:gmatch("[^;]+") do
+      local file = template:gsub("%?", root)
+      local f = io.open(file, "rb")
+      if f then f:close() return file end
+    end
+  end
+  return "an unknown file"
+end
+
+-- What the C module behind ssl.core is, in a few words.
+local function describe_core(core)
+  if type(core) ~= "table" then return "not sslua's (it returned a " .. type(core) .. ")" end
+  if type(core.version) == "string" then return "sslua " .. core.version .. "'s" end
+  local ok, says = pcall(core.copyright)
+  says = ok and tostring(says):gsub("%s+", " ") or "nothing"
+  return "not sslua's (its copyright() says: " .. says .. ")"
+end
+
+-- ssl.lua and the C library must come from the same sslua release: with
+-- another module's ssl.so (LuaSec's) first on package.cpath, this file
+-- would half-work and fail later on a missing function. Refuse at once,
+-- in one line.
+local core = require "ssl.core"
+if type(core) ~= "table" or core.version ~= VERSION then
+  error(("sslua %s: ssl.lua needs the C library of the same release, but the one found "
+         .. "for 'ssl.core' (%s) is %s: put sslua %s's ssl.so first on package.cpath "
+         .. "(LUA_CPATH) or reinstall sslua")
+        :format(VERSION, c_module_file("ssl.core"), describe_core(core), VERSION), 0)
+end
+
+local context = require "ssl.context"
+local x509    = require "ssl.x509"
+local config  = require "ssl.config"
+
 local ssl = {
-  _VERSION        = "1.3.2-sslua-0.1.0",
+  _VERSION        = "1.3.2-sslua-" .. VERSION,
   _IMPLEMENTATION = "sslua",
   _COPYRIGHT      = core.copyright(),
   config          = config,

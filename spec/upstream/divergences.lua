@@ -221,6 +221,12 @@ add(W8, "spec/module_spec.lua", {
   "require 'ssl' is sslua, with LuaSec's API level first in _VERSION",
 })
 
+local W8b = { "lacks", "LuaSec's ssl.lua does not check which C library it loaded: beside another module's or release's ssl.so it loads, and fails later or not at all" }
+add(W8b, "spec/module_spec.lua", {
+  "require 'ssl' refuses another module's C library first on package.cpath (LuaSec's ssl.so), in one line",
+  "require 'ssl' refuses sslua's C library of another release, in one line",
+})
+
 local W9 = { "lacks", "module surface: LuaSec 1.2 lacks ssl.x509 under ssl, ssl.loadcertificate, ssl.config.openssl/curves/capabilities fields sslua adds" }
 add(W9, "spec/module_spec.lua", {
   "require 'ssl' exposes LuaSec's submodules under their names",

@@ -398,10 +398,19 @@ static int core_create(lua_State *L)
     }
   }
   c->error_objects = sslua_errobj_enabled(ctx->ctx);
+  clear_errors();
   if (ctx->mode == SSLUA_MODE_SERVER)
     SSL_set_accept_state(c->ssl);
   else
     SSL_set_connect_state(c->ssl);
+  /* OpenSSL 3.5+ sets up the record layer here and, when that fails for
+   * memory, only says so in the error queue (the calls return nothing):
+   * going on would hand the next call an SSL without one. */
+  if (ERR_peek_error() != 0) {
+    clear_errors();
+    release(c);
+    return sslua_fail(L, "error creating SSL object (out of memory)");
+  }
   conn_io.ctx = c;
   sslua_buffer_init(&c->buf, &conn_io);
   sslua_timeout_init(&c->tm);

@@ -312,10 +312,7 @@ add(W13, "spec/params_spec.lua", {
   "param protocol defaults to any when missing",
   "params key and certificate say why a key file cannot be loaded, and name it in the error object",
   "params key and certificate say why a certificate file cannot be loaded",
-  "params key and certificate reject a file that holds no certificate",
-  "params key and certificate reject a file that holds no key",
   "params key and certificate reject non-string values",
-  "param password rejects a wrong password with OpenSSL's reason",
   "param password never prompts: a missing password is an error",
   "param password turns an error inside the callback into a message",
   "param certificates rejects entries that are not tables and a list that is not a table",
@@ -1076,10 +1073,10 @@ add(W14, "spec/psk_spec.lua", {
 -- handshake or a credential failed. First match wins, so the narrower
 -- entries come first.
 local VR, LE = "spec/verify_reasons_spec.lua", "spec/load_errors_spec.lua"
+local VERIFY_REASON_AND_RESULT = { "deliberate", "LuaSec fails a verification with the bare 'certificate verify failed' (no verify reason, depth or subject) and answers getpeerverification() after a failed handshake with false, 'closed'; sslua says why and keeps the verify result (doc/luasec-differences.md: A failed verification says why)" }
 add_match({ "lacks", "verifyhost is an sslua addition: LuaSec 1.2 ignores the parameter and checks no host name or IP address, so a handshake with a certificate for another name succeeds" },
   VR, "^verify reasons .*blocking .- %(verifyhost%): ")
-add_match({ "lacks", "LuaSec 1.2 fails a verification with the bare 'certificate verify failed' (no verify reason, depth or subject) and answers getpeerverification() after a failed handshake with false, 'closed'" },
-  VR, "^verify reasons .*blocking .-: the message and getpeerverification%(%)$")
+add_match(VERIFY_REASON_AND_RESULT, VR, "^verify reasons .*blocking .-: the message and getpeerverification%(%)$")
 add_match({ "lacks", "errorobjects is an sslua addition: LuaSec 1.2 ignores the parameter, so dohandshake and newcontext return the message string instead of an error object" },
   VR, "^verify reasons .-: the error object")
 add_match({ "lacks", "errorobjects is an sslua addition: LuaSec 1.2 ignores the parameter, so dohandshake and newcontext return the message string instead of an error object" },
@@ -1110,6 +1107,151 @@ for _, case in ipairs({
 end
 add(STALE_QUEUE, LE, {
   "load errors read the way Prosody reads LuaSec's a missing file: 'Check that the path is correct, and the file exists.'",
+})
+
+-- A failed verification says why (doc/luasec-differences.md): sslua's
+-- message is 'certificate verify failed (<reason>)', past the leaf with the
+-- depth and subject; LuaSec's is the bare 'certificate verify failed'.
+local VERIFY_REASON = { "deliberate", "sslua's handshake message for a failed verification carries OpenSSL's verify reason (past the leaf also the depth and subject): 'certificate verify failed (<reason>)'; LuaSec's is the bare 'certificate verify failed' (doc/luasec-differences.md: A failed verification says why)" }
+add_match(VERIFY_REASON, "spec/verify_spec.lua", "certificate verify failed %(")
+-- one test per s_server certificate, each round named by the alert s_server
+-- reports when our client's verification fails there ("ok" otherwise)
+add_match(VERIFY_REASON, "spec/verify_spec.lua", "^verification against openssl our client checks s_server's certificate .* alert ")
+add(VERIFY_REASON, "spec/dane_spec.lua", {
+  "dane the same client without the TLSA record fails: nothing else is trusted",
+  "dane 3 1 1 with a wrong digest: 'certificate verify failed'",
+  "dane 2 0 1 with a digest of a root the server does not send fails (OpenSSL needs the full anchor)",
+  "dane the base domain is checked against the certificate's names",
+  "dane no_ee_namechecks skips the name check for DANE-EE(3) only",
+})
+add(VERIFY_REASON, "spec/verifyext_spec.lua", {
+  "verifyext revoked, crl_check",
+  "verifyext expired leaf, no flag",
+  "verifyext lsec_ignore_purpose is needed for a server to accept a server-only certificate from a client",
+  "verifyext ctx:setverifyext with no lsec flag turns lsec_continue off again",
+})
+add(VERIFY_REASON, "spec/https_spec.lua", {
+  "ssl.https against openssl s_server -WWW verify = 'peer' without a CA fails with 'certificate verify failed'",
+})
+add({ "deliberate", "getpeerverification() after a failed handshake: sslua still answers with the verify result (false, '<reason>'); LuaSec answers false, 'closed' (doc/luasec-differences.md: A failed verification says why)" },
+  "spec/lifetime_spec.lua", { "connection methods in every state getpeerverification when failed" })
+
+-- Sessions in a context and in ssl.https.
+add({ "lacks", "session resumption (the sessioncache parameter, context.setsessioncache, conn:getsession) is an sslua addition: LuaSec keeps OpenSSL's session cache off and has neither function" },
+  "spec/sessioncache_spec.lua", {
+  "sessioncache switched off again on: the session is resumed (control)",
+  "sessioncache switched off again on, then off: a full handshake",
+  "sessioncache switched off again on, then off: a new connection gets no session to resume",
+  "sessioncache switched off again on, off, on again: sessions made after are resumed",
+})
+add({ "lacks", "ssl.https resuming sessions between requests is an sslua addition: LuaSec's requests each make a new context with the session cache off, so every connection is a full handshake ('New' on s_server's status page)" },
+  "spec/https_resumption_spec.lua", {
+  "ssl.https session resumption the second request resumes the first one's session (-tls1_3)",
+  "ssl.https session resumption the second request resumes the first one's session (-tls1_2)",
+  "ssl.https session resumption does not reuse a session under another cafile",
+  "ssl.https session resumption does not reuse a session under another verifyhost",
+  "ssl.https session resumption does not reuse a session for another port",
+  "ssl.https session resumption resume = false turns it off for one request",
+})
+
+-- ssl.https and the default port.
+add({ "deliberate", "a request that times out in the handshake: sslua's ssl.https says 'timeout', as a LuaSocket object does; LuaSec's says 'wantread' (doc/luasec-differences.md: the other differences of ssl.https)" },
+  "spec/https_port_spec.lua", {
+  "ssl.https and the default port https://127.0.0.1/ goes to https.PORT",
+  "ssl.https and the default port an explicit port wins over https.PORT",
+})
+add({ "fault", "a URL with an empty port (https://host:/): LuaSec's ssl.https keeps the empty port, which socket.http does not read as https.PORT, so the request goes elsewhere ('connection refused' here); sslua takes https.PORT, as for a URL without a port" },
+  "spec/https_port_spec.lua", { "ssl.https and the default port https://127.0.0.1:/ goes to https.PORT" })
+
+-- The negotiated key-exchange group and the OpenSSL library.
+add({ "deliberate", "the describe block asks ssl.newcontext { mode = 'client', curveslist = NAME } which groups exist: without protocol LuaSec raises ('string expected, got nil'), sslua defaults to 'any' (doc/luasec-differences.md: Other deliberate differences)" },
+  "spec/key_exchange_group_spec.lua", { "the negotiated key-exchange group (describe)" })
+add({ "lacks", "ssl.config.library (the OpenSSL loaded at run time) is an sslua addition" },
+  "spec/key_exchange_group_spec.lua", {
+  "ssl.config.library names the OpenSSL loaded at run time, as the openssl command of this build says",
+})
+
+-- The documentation gate reads sslua's reference.
+add({ "lacks", "the gate collects the module's public names from objects it makes - a session among them (conn:getsession is an sslua addition, so collecting fails) - and checks them against doc/reference.md, which documents sslua's additions too" },
+  "spec/docs_spec.lua", {
+  "docs gate (doc/reference.md) reads the module's public names",
+  "docs gate (doc/reference.md) every function and field of ssl is documented",
+  "docs gate (doc/reference.md) every newcontext parameter is documented",
+  "docs gate (doc/reference.md) every protocol name is documented",
+  "docs gate (doc/reference.md) every verify flag is documented",
+  "docs gate (doc/reference.md) every verifyext flag is documented",
+  "docs gate (doc/reference.md) every option name is documented",
+  "docs gate (doc/reference.md) every ssl.config field and capability is documented",
+  "docs gate (doc/reference.md) every ssl.context function and context method is documented",
+  "docs gate (doc/reference.md) every connection method and metamethod is documented",
+  "docs gate (doc/reference.md) every ssl.x509 function and certificate method is documented",
+  "docs gate (doc/reference.md) every session method and metamethod is documented",
+  "docs gate (doc/reference.md) every error object field and metamethod is documented",
+  "docs gate (doc/reference.md) every ssl.core function and field is documented",
+  "docs gate (doc/reference.md) every ssl.https function and field is documented",
+  "docs gate (doc/reference.md) documents nothing the module does not have",
+})
+add({ "lacks", "ssl.config.option_effects is an sslua addition (LuaSec does not say which options do anything)" },
+  "spec/docs_spec.lua", { "docs gate (doc/reference.md) gives each option the effect ssl.config.option_effects reports" })
+
+-- spec/injected_failures_spec.lua: a shim preloaded into a child Lua makes
+-- one OpenSSL call fail. The case's code comes first: where LuaSec cannot
+-- run it, the failure is never reached.
+local IF = "spec/injected_failures_spec.lua"
+add({ "deliberate", "the case makes a context without protocol: LuaSec raises ('bad argument #1 to 'create' (string expected, got nil)'), sslua defaults to 'any' (doc/luasec-differences.md: Other deliberate differences), so the injected failure is never reached" }, IF, {
+  "injected OpenSSL failures the shim passes every call through when nothing is named",
+  "injected OpenSSL failures context.create: no SSL_CTX (SSL_CTX_new:2)",
+  "injected OpenSSL failures context.create: the context cannot be found from its SSL_CTX (SSL_CTX_set_ex_data:1)",
+  "injected OpenSSL failures alpn (server): its per-context state cannot be attached (SSL_CTX_set_ex_data:2)",
+  "injected OpenSSL failures verifyext: its per-context state cannot be attached (SSL_CTX_set_ex_data:2)",
+  "injected OpenSSL failures verifyhost: the name cannot be kept with the context (SSL_CTX_set_ex_data:2)",
+  "injected OpenSSL failures conn:setverifyhost: the name cannot be kept with the connection (SSL_set_ex_data:2)",
+  "injected OpenSSL failures wrap: no SSL (SSL_new)",
+  "injected OpenSSL failures wrap: the connection cannot be found from its SSL (SSL_set_ex_data:1)",
+  "injected OpenSSL failures wrap: the descriptor cannot be attached (SSL_set_fd)",
+  "injected OpenSSL failures cafile = system: the default paths cannot be set (SSL_CTX_set_default_verify_paths)",
+  "injected OpenSSL failures curve: refused (SSL_CTX_set1_groups_list:*)",
+  "injected OpenSSL failures psk hint: refused (SSL_CTX_use_psk_identity_hint)",
+  "injected OpenSSL failures alpn list: refused (SSL_CTX_set_alpn_protos)",
+  "injected OpenSSL failures dane on a context: refused (SSL_CTX_dane_enable)",
+  "injected OpenSSL failures conn:setdane: refused (SSL_dane_enable)",
+  "injected OpenSSL failures conn:sni(name): refused (SSL_set_tlsext_host_name)",
+})
+add({ "deliberate", "the case asserts the result of the server's sni(map): LuaSec's sni() returns nothing, sslua's true (doc/luasec-differences.md: Other deliberate differences), so the injected failure is never reached" }, IF, {
+  "injected OpenSSL failures SNI: the switch to the named context is refused (SSL_set_SSL_CTX)",
+  "injected OpenSSL failures SNI: the switched context's verify parameters cannot be copied (X509_VERIFY_PARAM_set1)",
+})
+add({ "lacks", "key, certificate and cafile as data in memory or as certificate objects are sslua additions: LuaSec 1.2 takes the string as a file name (and fails with '(null)') or raises for the object, before the failing call is made" }, IF, {
+  "injected OpenSSL failures key data: no memory BIO (BIO_new_mem_buf)",
+  "injected OpenSSL failures certificate data: the leaf is refused (SSL_CTX_use_certificate)",
+  "injected OpenSSL failures certificate data: a chain certificate is refused (SSL_CTX_add0_chain_cert)",
+  "injected OpenSSL failures certificate object: the old chain cannot be cleared (SSL_CTX_clear_chain_certs)",
+  "injected OpenSSL failures cafile object: the store takes no certificate (X509_STORE_add_cert)",
+  "injected OpenSSL failures cafile data: the store takes no certificate (X509_STORE_add_cert:*)",
+})
+add({ "fault", "the injected failure leaves OpenSSL's error queue empty, and LuaSec words its message from the top of that queue: 'error loading private key ((null))', 'error loading certificate ((null))'; sslua names the failure ('unusable key', 'no certificate found')" }, IF, {
+  "injected OpenSSL failures key: refused (SSL_CTX_use_PrivateKey)",
+  "injected OpenSSL failures certificate file: refused (SSL_CTX_use_certificate_chain_file)",
+})
+add({ "lacks", "protocol ranges (protocol = {min, max}) are an sslua addition: LuaSec raises for a table ('string expected, got table')" }, IF, {
+  "injected OpenSSL failures protocol range: refused (SSL_CTX_set_min_proto_version:*)",
+})
+add({ "deliberate", "LuaSec's dhparam is a per-handshake callback, so newcontext never calls it or installs DH parameters and succeeds; sslua calls it once at newcontext (doc/luasec-differences.md: dhparam is called once, at newcontext)" }, IF, {
+  "injected OpenSSL failures dhparam: refused (the key is freed) (SSL_CTX_set0_tmp_dh_pkey)",
+})
+add({ "lacks", "verifyhost is an sslua addition: LuaSec ignores the parameter, so newcontext succeeds without setting a host" }, IF, {
+  "injected OpenSSL failures verifyhost: refused (X509_VERIFY_PARAM_set1_host)",
+})
+add({ "lacks", "sessions (conn:getsession, session:export) are an sslua addition" }, IF, {
+  "injected OpenSSL failures conn:setsession: refused (SSL_set_session)",
+  "injected OpenSSL failures session:export: encoding fails (i2d_SSL_SESSION:1)",
+})
+add({ "fault", "LuaSec's x509:pem() answers a failed encoding with a lone nil (no message); sslua with nil, 'cannot encode certificate'" }, IF, {
+  "injected OpenSSL failures x509:pem: encoding fails (PEM_write_bio_X509)",
+})
+add({ "lacks", "OCSP stapling (the ocsp parameter) is an sslua addition: LuaSec ignores it, so both handshakes succeed" }, IF, {
+  "injected OpenSSL failures OCSP server: the staple cannot be set (SSL_set_tlsext_status_ocsp_resp)",
+  "injected OpenSSL failures OCSP client: no certificate id for the response (OCSP_cert_to_id)",
 })
 
 return list

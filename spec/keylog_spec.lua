@@ -1,4 +1,4 @@
--- The `keylog` parameter (issue 7): NSS key log lines to a file or a Lua
+-- The `keylog` parameter: NSS key log lines to a file or a Lua
 -- function, checked against what `openssl s_client -keylogfile` writes
 -- for the very same connection (same labels, same client random).
 local ssl     = require "ssl"

@@ -141,7 +141,7 @@ local contract = {
               failed = is(false, "handshake already started"), closed = is(false, "closed") },
   setverifyhost = { fresh = is(true), connected = is(nil, "handshake already started"),
                     failed = is(nil, "handshake already started"), closed = CLOSED },
-  -- issue 7: sessions (TLS 1.3 pair: no ticket read yet), alerts (the
+  -- sessions (TLS 1.3 pair: no ticket read yet), alerts (the
   -- failed client sent unknown CA), OCSP (nothing requested)
   getsession    = when_connected(is(nil, "no resumable session")),
   setsession    = { fresh = is(nil, "invalid session (x)"), connected = is(nil, "handshake already started"),

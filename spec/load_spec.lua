@@ -1,4 +1,4 @@
--- Load (issue #9): one Lua process serves many concurrent non-blocking TLS
+-- Load: one Lua process serves many concurrent non-blocking TLS
 -- connections through socket.select - each a handshake and an echo - and
 -- holds them all at once; then all close. Repeated rounds must not grow the
 -- server's descriptors or memory, both read from /proc.

@@ -1,4 +1,4 @@
--- Session resumption (issue 7): conn:getsession/setsession/sessionreused,
+-- Session resumption: conn:getsession/setsession/sessionreused,
 -- session:export() and ssl.importsession(), the server's opt-in
 -- `sessioncache`, and `no_ticket`; in our own pair and against openssl
 -- s_client -sess_out/-sess_in and openssl s_server.

@@ -1,4 +1,4 @@
--- Slow loris (issue #9): clients that stall mid-handshake must not block
+-- Slow loris: clients that stall mid-handshake must not block
 -- the others. The select-loop server (spec/helpers/loadserver_main.lua)
 -- gives every connection a handshake deadline; stallers of three kinds
 -- connect first - "silent" (send nothing), "partial" (half a ClientHello),

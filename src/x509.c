@@ -282,8 +282,11 @@ static int meth_digest(lua_State *L)
   }
   ok = X509_digest(cert, type, md, &n);
   EVP_MD_free(type);
-  if (!ok)
-    return fail_ssl(L, "digest failed");
+  if (!ok) {   /* LuaSec's template */
+    char reason[256];
+    return sslua_fail(L, "error processing the certificate (%s)",
+                      sslua_err_reason(reason, sizeof reason, "digest failed"));
+  }
   sslua_push_hex(L, md, n, SSLUA_HEX_LOWER);
   return 1;
 }

@@ -5,7 +5,10 @@
 --
 --   busted -o spec/upstream/output.lua -Xoutput RESULTS_FILE spec/x_spec.lua
 --
--- For each test (by its full name, as busted's handlers spell it):
+-- Only the entries for the LuaSec version under test count (an entry's
+-- optional `upstream` field names the one version it is for; see
+-- spec/upstream/entries.lua). For each test (by its full name, as busted's
+-- handlers spell it):
 --   not listed, passes                      agree  ("same")
 --   listed, fails or errors                 agree  ("divergence")
 --   listed as a crash, not run (guard)      agree  ("divergence", pending)
@@ -28,8 +31,9 @@
 -- (verdict: same, divergence, unexpected-pass, unlisted-failure, skipped;
 -- entry: the index of the divergence entry that matched.)
 -- The console shows a line per disagreement and a count for the file.
+-- (only the entries for the LuaSec version under test: entries.lua)
 local divergences = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/upstream")
-  .. "/divergences.lua")
+  .. "/entries.lua")
 
 local function one_line(s)
   s = tostring(s == nil and "" or s)

@@ -4,14 +4,15 @@
 --   OUTDIR/<base>.rc        busted's exit status (128+N: killed by signal N)
 -- A file whose busted died from a signal (or timed out) "crashed": that
 -- agrees with the list only when a `file` entry of kind "crash" names it.
--- Every divergence entry must match something, or it is stale (a failure:
--- the list must describe the suite as it is).
+-- Every divergence entry for the version under test (SSLUA_UPSTREAM_VERSION,
+-- spec/upstream/entries.lua) must match something, or it is stale (a
+-- failure: the list must describe the suite as it is).
 -- Prints the disagreements, counts by kind, and last the line
 -- "N passed, N failed" (passed = results agreeing with the list); exits 1
 -- when anything failed.
 local outdir = assert(arg[1], "usage: summarize.lua OUTDIR SPECFILE...")
 local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/upstream")
-local divergences = dofile(here .. "/divergences.lua")
+local divergences = dofile(here .. "/entries.lua")   -- the entries for this version
 
 local function read(path)
   local f = io.open(path, "rb")
@@ -108,7 +109,8 @@ for _, p in ipairs(problems) do print(p) end
 local kinds = {}
 for k, v in pairs(by_kind) do kinds[#kinds + 1] = ("%s %d"):format(k, v) end
 table.sort(kinds)
-print(("agreeing with the list: %s"):format(table.concat(kinds, ", ")))
+print(("LuaSec %s, agreeing with the list: %s"):format(os.getenv("SSLUA_UPSTREAM_VERSION"),
+  table.concat(kinds, ", ")))
 if (verdicts.skipped or 0) > 0 then
   print(("%d tests skipped by the suite itself"):format(verdicts.skipped))
 end

@@ -1322,6 +1322,9 @@ add({ "lacks", "sessions (conn:getsession, session:export) are an sslua addition
   "injected OpenSSL failures conn:setsession: refused (SSL_set_session)",
   "injected OpenSSL failures session:export: encoding fails (i2d_SSL_SESSION:1)",
 })
+add({ "fault", "a failed X509_digest leaves OpenSSL's error queue empty, and LuaSec words its message from the top of that queue: 'error processing the certificate ((null))'; sslua keeps the template and names the failure ('digest failed')" }, IF, {
+  "injected OpenSSL failures x509:digest: fails (X509_digest)",
+})
 add({ "fault", "LuaSec's x509:pem() answers a failed encoding with a lone nil (no message); sslua with nil, 'cannot encode certificate'" }, IF, {
   "injected OpenSSL failures x509:pem: encoding fails (PEM_write_bio_X509)",
 })

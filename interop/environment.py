@@ -99,6 +99,27 @@ def probe(argv, env=None):
         return []
 
 
+def openssl_version(text):
+    """The library version in `openssl version` ("OpenSSL 3.5.7 9 Jun 2026
+    (Library: OpenSSL 3.5.7 9 Jun 2026)": the library's) or in sslua's
+    "OpenSSL 3.5.7"; None if there is none."""
+    m = re.search(r"Library: OpenSSL (\S+)", text or "") or \
+        re.match(r"OpenSSL (\S+)", text or "")
+    return m.group(1) if m else None
+
+
+def openssl_mismatch(info):
+    """Why the openssl command cannot speak for sslua's OpenSSL (the oracle
+    asks it which suites sslua uses), or None: it must run the library
+    sslua loaded. Unknown versions (a module that does not load) pass: the
+    cases fail on their own then."""
+    cli, lib = openssl_version(info.get("openssl")), openssl_version(info.get("sslua_openssl"))
+    if cli and lib and cli != lib:
+        return ("the openssl command runs OpenSSL %s, sslua's module OpenSSL %s: put the "
+                "CLI of sslua's OpenSSL first on PATH (make OPENSSL=<version> does)" % (cli, lib))
+    return None
+
+
 def environment_info(env):
     info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     info["openssl"] = (probe(["openssl", "version"]) or ["?"])[0].strip()

@@ -11,6 +11,7 @@ import time
 
 import oracle
 import processes
+from ciphers import LEVELS
 
 INTEROP = os.path.dirname(os.path.abspath(__file__))
 PEER_SCRIPT = os.path.join(INTEROP, "sslua_peer.lua")
@@ -23,9 +24,13 @@ GROUP_NAMES = {"x25519": "X25519", "x448": "X448", "secp256r1": "P-256",
 
 
 def sslua_caps(env):
-    """What sslua can do, for the oracle: SSLUA_CAPS and OpenSSL's DEFAULT list."""
-    caps = dict(oracle.SSLUA_CAPS)
-    caps["default12"] = env.ciphers.default12
+    """What sslua can do, for the oracle: SSLUA_CAPS, and what its OpenSSL
+    answers (env.ciphers): its default suites, and the suites it uses at
+    the default security level and, for the legacy cases, at level 0."""
+    t = env.ciphers
+    caps = dict(oracle.SSLUA_CAPS, default12=t.default12, default13=t.default13)
+    caps["ciphers12"], caps["ciphers13"] = t.usable["default"]
+    caps["legacy"] = dict(zip(("ciphers12", "ciphers13"), t.usable["legacy"]))
     return caps
 
 
@@ -55,7 +60,7 @@ def sslua_flags(env, cfg, role):
     if cfg.get("ciphers_raw"):
         ciphers = cfg["ciphers_raw"]
     if cfg.get("legacy"):
-        ciphers = (ciphers or "DEFAULT") + ":@SECLEVEL=0"
+        ciphers = (ciphers or "DEFAULT") + LEVELS["legacy"]
     if ciphers:
         add("ciphers", ciphers)
     if cfg.get("cipher13"):

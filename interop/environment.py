@@ -1,6 +1,6 @@
 """Where a run finds things and what it runs on: the Lua interpreter, a
-private copy of the built module, the certificates, the cipher table, and
-the versions printed at the head of the reports."""
+private copy of the built module, the certificates, the cipher table,
+sslua's groups, and the versions printed at the head of the reports."""
 
 import datetime
 import os
@@ -11,6 +11,7 @@ import sys
 import time
 
 import processes
+import sslua_runner
 from ciphers import CipherTable
 
 INTEROP = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +38,7 @@ class Env:
         self.snapshot_module()
         self.lua_env = dict(os.environ, **lua_paths(self.libdir, self.sharedir))
         self.ciphers = CipherTable()
+        self.sslua_groups = sslua_runner.probe_groups(self)
         self.derive_cert_files()
 
     def snapshot_module(self):

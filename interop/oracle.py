@@ -133,6 +133,10 @@ REASONS = {
                   r"Received alert \[(116|40|42|50)\]|Received alert '?(116|40|42|50)",
     },
     "bad_client_cert": {},   # unknown_ca or purpose: filled in below
+    "unknown_group": {
+        "local": r"unknown elliptic curve|elliptic curve .* not supported",
+        "remote": r"$^",
+    },
     "alpn": {
         "local": r"no application protocol|No common application protocol|"
                  r"no_application_protocol|No matching application|"
@@ -150,18 +154,18 @@ RECEIVED_ALERT = re.compile(
     r"(sslv3|tlsv1|tlsv13|ssl/tls) alert|remote error|Received fatal alert|Received alert|"
     r"fatal alert has been received|alert number|received alert", re.I)
 
-# sslua: how it behaves with default settings. The suites come from its
-# OpenSSL at run time (sslua_runner.sslua_caps): default12 / default13 (the
-# suites it offers unless told otherwise), ciphers12 / ciphers13 (those it
-# uses at the default security level, pinned or not) and the same two under
-# "legacy" (its legacy cases' @SECLEVEL=0).
+# sslua: how it behaves with default settings. Its suites and groups come
+# from its OpenSSL and the module at run time (sslua_runner.sslua_caps):
+# default12 / default13 (the suites it offers unless told otherwise),
+# ciphers12 / ciphers13 (those it uses at the default security level,
+# pinned or not) and the same two under "legacy" (its legacy cases'
+# @SECLEVEL=0); groups (offered and accepted by default) and
+# pinnable_groups (those its curve options take).
 SSLUA_CAPS = {
     "versions": ORDER,
     # OpenSSL's client sends no hello without a usable suite for its
     # highest version: it fails with "no ciphers available"
     "hello_needs_suite": True,
-    "groups": ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
-               "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"],
     "sigs": ["rsa", "ecdsa", "ed25519"],
     "dhe_server": True,
     "alpn_mismatch": "ignore",
@@ -289,13 +293,26 @@ def verify_fail(side, classes):
     return exp
 
 
+def setup_refusal(side):
+    """Why the side refuses its configuration before any connection (a key
+    of REASONS), or None: sslua has no SSLv3, and takes only the groups its
+    OpenSSL knows."""
+    cfg, caps = side["cfg"], side["caps"]
+    if side["stack"] == "sslua" and cfg.get("protocol") == "sslv3":
+        return "invalid_protocol"
+    known = caps.get("pinnable_groups")
+    if cfg.get("group") and known is not None and cfg["group"] not in known:
+        return "unknown_group"
+    return None
+
+
 def expect(client, server):
     ccfg, scfg = client["cfg"], server["cfg"]
 
-    # sslua refuses some configurations before any connection.
     for role, side in (("client", client), ("server", server)):
-        if side["stack"] == "sslua" and side["cfg"].get("protocol") == "sslv3":
-            return fail(role, "invalid_protocol", "setup")
+        refusal = setup_refusal(side)
+        if refusal:
+            return fail(role, refusal, "setup")
     if ccfg.get("raw_sslv3"):
         return fail("server", "version")
 

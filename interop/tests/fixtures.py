@@ -34,7 +34,9 @@ def sslua_caps(**changes):
     (as 3.0 and 3.1 do), with `changes` on top."""
     every = {"ciphers12": ALL12 + [RSA_CCM8], "ciphers13": ALL13 + [CCM8_13]}
     caps = dict(oracle.SSLUA_CAPS, default12=list(ALL12), default13=list(ALL13),
-                legacy=dict(every), **every)
+                legacy=dict(every), groups=list(GROUPS),
+                pinnable_groups=sorted(set(GROUPS + cases.GROUPS13 + cases.GROUPS12)),
+                **every)
     caps.update(changes)
     return caps
 

@@ -47,6 +47,7 @@ class StubTable:
 
 class StubEnv:
     ciphers = StubTable()
+    sslua_groups = (["G1"], ["G1", "G2"])
 
 
 class SsluaCaps(unittest.TestCase):
@@ -57,6 +58,7 @@ class SsluaCaps(unittest.TestCase):
             with self.subTest(key):
                 self.assertEqual(caps[key], want)
         self.assertEqual(caps["legacy"], {"ciphers12": ["L12"], "ciphers13": ["L13"]})
+        self.assertEqual((caps["groups"], caps["pinnable_groups"]), (["G1"], ["G1", "G2"]))
 
     def test_legacy_cases_run_at_the_level_probed(self):
         flags = sslua_runner.sslua_flags(StubEnv(), {"legacy": True}, "client")

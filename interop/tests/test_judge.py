@@ -207,7 +207,8 @@ class JudgeWithOracle(unittest.TestCase):
                       "purpose": "unsuitable certificate purpose",
                       "hostname": "hostname mismatch", "chain_too_long": "certificate chain too long",
                       "revoked": "certificate revoked", "no_client_cert": "peer did not return a certificate",
-                      "bad_client_cert": "certificate verify failed", "alpn": "no application protocol"}
+                      "bad_client_cert": "certificate verify failed", "alpn": "no application protocol",
+                      "unknown_group": 'unknown elliptic curve in "ffdhe9999"'}
         self.assertEqual(set(local_text), set(oracle.REASONS))
         for reason, text in sorted(local_text.items()):
             with self.subTest(reason):

@@ -31,7 +31,7 @@ import baseline as baseline_mod  # noqa: E402
 import faults  # noqa: E402
 import processes  # noqa: E402
 import report  # noqa: E402
-from environment import Env, environment_info  # noqa: E402
+from environment import Env, environment_info, openssl_mismatch  # noqa: E402
 from matrix import ROLES, VARIANTS, build_cases  # noqa: E402
 from peers import peer_specs, probe_peers  # noqa: E402
 from scheduler import case_count, run_batches  # noqa: E402
@@ -91,6 +91,10 @@ def main():
     info = environment_info(env)
     print("sslua interop: %s, OpenSSL default security level %s, %s" % (
         info.get("openssl"), info.get("security_level"), info.get("lua")), flush=True)
+    mismatch = openssl_mismatch(info)
+    if mismatch:
+        print("error: " + mismatch, flush=True)
+        return 2
 
     specs, wanted = probe(env, args)
     info["peers"] = {s.name: (s.version if s.available else "unavailable: " + s.reason)

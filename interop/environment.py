@@ -1,6 +1,6 @@
 """Where a run finds things and what it runs on: the Lua interpreter, a
-private copy of the built module, the certificates, the cipher table, and
-the versions printed at the head of the reports."""
+private copy of the built module, the certificates, the cipher table,
+sslua's groups, and the versions printed at the head of the reports."""
 
 import datetime
 import os
@@ -11,6 +11,7 @@ import sys
 import time
 
 import processes
+import sslua_runner
 from ciphers import CipherTable
 
 INTEROP = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +38,7 @@ class Env:
         self.snapshot_module()
         self.lua_env = dict(os.environ, **lua_paths(self.libdir, self.sharedir))
         self.ciphers = CipherTable()
+        self.sslua_groups = sslua_runner.probe_groups(self)
         self.derive_cert_files()
 
     def snapshot_module(self):
@@ -97,6 +99,27 @@ def probe(argv, env=None):
         return processes.run(argv, PROBE_TIMEOUT, env=env).stdout.splitlines()
     except (OSError, subprocess.TimeoutExpired):
         return []
+
+
+def openssl_version(text):
+    """The library version in `openssl version` ("OpenSSL 3.5.7 9 Jun 2026
+    (Library: OpenSSL 3.5.7 9 Jun 2026)": the library's) or in sslua's
+    "OpenSSL 3.5.7"; None if there is none."""
+    m = re.search(r"Library: OpenSSL (\S+)", text or "") or \
+        re.match(r"OpenSSL (\S+)", text or "")
+    return m.group(1) if m else None
+
+
+def openssl_mismatch(info):
+    """Why the openssl command cannot speak for sslua's OpenSSL (the oracle
+    asks it which suites sslua uses), or None: it must run the library
+    sslua loaded. Unknown versions (a module that does not load) pass: the
+    cases fail on their own then."""
+    cli, lib = openssl_version(info.get("openssl")), openssl_version(info.get("sslua_openssl"))
+    if cli and lib and cli != lib:
+        return ("the openssl command runs OpenSSL %s, sslua's module OpenSSL %s: put the "
+                "CLI of sslua's OpenSSL first on PATH (make OPENSSL=<version> does)" % (cli, lib))
+    return None
 
 
 def environment_info(env):

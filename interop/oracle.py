@@ -133,6 +133,10 @@ REASONS = {
                   r"Received alert \[(116|40|42|50)\]|Received alert '?(116|40|42|50)",
     },
     "bad_client_cert": {},   # unknown_ca or purpose: filled in below
+    "unknown_group": {
+        "local": r"unknown elliptic curve|elliptic curve .* not supported",
+        "remote": r"$^",
+    },
     "alpn": {
         "local": r"no application protocol|No common application protocol|"
                  r"no_application_protocol|No matching application|"
@@ -150,18 +154,18 @@ RECEIVED_ALERT = re.compile(
     r"(sslv3|tlsv1|tlsv13|ssl/tls) alert|remote error|Received fatal alert|Received alert|"
     r"fatal alert has been received|alert number|received alert", re.I)
 
-# sslua: what OpenSSL 3 with default settings offers (harness fills lists).
+# sslua: how it behaves with default settings. Its suites and groups come
+# from its OpenSSL and the module at run time (sslua_runner.sslua_caps):
+# default12 / default13 (the suites it offers unless told otherwise),
+# ciphers12 / ciphers13 (those it uses at the default security level,
+# pinned or not) and the same two under "legacy" (its legacy cases'
+# @SECLEVEL=0); groups (offered and accepted by default) and
+# pinnable_groups (those its curve options take).
 SSLUA_CAPS = {
     "versions": ORDER,
-    "ciphers12": [],           # all TLS 1.2 suites of the local OpenSSL (by pin)
-    "default12": [],           # OpenSSL's DEFAULT list
-    "ciphers13": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-                  "TLS_AES_128_GCM_SHA256", "TLS_AES_128_CCM_SHA256",
-                  "TLS_AES_128_CCM_8_SHA256"],
-    "default13": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-                  "TLS_AES_128_GCM_SHA256"],
-    "groups": ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
-               "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"],
+    # OpenSSL's client sends no hello without a usable suite for its
+    # highest version: it fails with "no ciphers available"
+    "hello_needs_suite": True,
     "sigs": ["rsa", "ecdsa", "ed25519"],
     "dhe_server": True,
     "alpn_mismatch": "ignore",
@@ -237,26 +241,38 @@ def suite_kx(name):
     return "other"
 
 
-def offered12(side):
-    cfg, caps = side["cfg"], side["caps"]
-    if cfg.get("cipher12"):
-        return [cfg["cipher12"]]
-    if cfg.get("server_list12"):
-        return cfg["server_list12"]
-    if side["stack"] == "sslua":
-        return caps.get("default12") or []
-    return caps.get("ciphers12") or []
+def suites_at_level(side, key):
+    """The suites (key "ciphers12" or "ciphers13") the side's stack uses
+    at its security level: sslua's legacy cases run at @SECLEVEL=0, whose
+    suites its capabilities list under "legacy"."""
+    caps = side["caps"]
+    if side["cfg"].get("legacy") and "legacy" in caps:
+        caps = caps["legacy"]
+    return caps.get(key) or []
 
 
-def offered13(side):
+def offered(side, key):
+    """The suites the side offers or accepts (key "12" or "13"): the one
+    pinned, the server's list, sslua's default list or the peer's own -
+    those its stack uses at its level."""
     cfg, caps = side["cfg"], side["caps"]
-    if cfg.get("cipher13"):
-        return [cfg["cipher13"]]
-    if cfg.get("server_list13"):
-        return cfg["server_list13"]
-    if side["stack"] == "sslua":
-        return caps.get("default13")
-    return caps.get("ciphers13") or []
+    have = suites_at_level(side, "ciphers" + key)
+    if cfg.get("cipher" + key):
+        listed = [cfg["cipher" + key]]
+    elif cfg.get("server_list" + key):
+        listed = cfg["server_list" + key]
+    elif side["stack"] == "sslua":
+        listed = caps.get("default" + key) or []
+    else:
+        return have
+    return [c for c in listed if c in have]
+
+
+def suites_for(side, version):
+    """What the side offers that can run in this version."""
+    if version == "1.3":
+        return offered(side, "13")
+    return [c for c in offered(side, "12") if version in suite_versions(c)]
 
 
 def groups_of(side):
@@ -277,18 +293,33 @@ def verify_fail(side, classes):
     return exp
 
 
+def setup_refusal(side):
+    """Why the side refuses its configuration before any connection (a key
+    of REASONS), or None: sslua has no SSLv3, and takes only the groups its
+    OpenSSL knows."""
+    cfg, caps = side["cfg"], side["caps"]
+    if side["stack"] == "sslua" and cfg.get("protocol") == "sslv3":
+        return "invalid_protocol"
+    known = caps.get("pinnable_groups")
+    if cfg.get("group") and known is not None and cfg["group"] not in known:
+        return "unknown_group"
+    return None
+
+
 def expect(client, server):
     ccfg, scfg = client["cfg"], server["cfg"]
 
-    # sslua refuses some configurations before any connection.
     for role, side in (("client", client), ("server", server)):
-        if side["stack"] == "sslua" and side["cfg"].get("protocol") == "sslv3":
-            return fail(role, "invalid_protocol", "setup")
+        refusal = setup_refusal(side)
+        if refusal:
+            return fail(role, refusal, "setup")
     if ccfg.get("raw_sslv3"):
         return fail("server", "version")
 
     # 1. protocol version
     cv, sv = version_range(client), version_range(server)
+    if cv and client["caps"].get("hello_needs_suite") and not suites_for(client, cv[-1]):
+        return fail("client", "no_shared_cipher")
     common = [v for v in cv if v in sv]
     if not common:
         if not cv or not sv:
@@ -321,8 +352,8 @@ def expect(client, server):
     # 3. cipher suite
     cipher = None
     if version == "1.3":
-        c13 = offered13(client)
-        s13 = offered13(server)
+        c13 = offered(client, "13")
+        s13 = offered(server, "13")
         shared = [c for c in c13 if c in s13]
         if not shared:
             return fail("server", "no_shared_cipher")
@@ -353,8 +384,8 @@ def expect(client, server):
                 return False
             return kx != "other"
 
-        c12 = offered12(client)
-        s12 = set(offered12(server))
+        c12 = offered(client, "12")
+        s12 = set(offered(server, "12"))
         shared = [c for c in c12 if c in s12 and usable(c)]
         if not shared:
             if ccfg.get("group") or scfg.get("group"):
@@ -363,7 +394,7 @@ def expect(client, server):
         if ccfg.get("cipher12") or scfg.get("cipher12"):
             cipher = shared[0]
         elif scfg.get("server_pref"):
-            cipher = [c for c in offered12(server) if c in c12 and usable(c)][0]
+            cipher = [c for c in offered(server, "12") if c in c12 and usable(c)][0]
 
     # 4. key exchange group (a group pinned on one side)
     group = ccfg.get("group") or scfg.get("group")

@@ -13,6 +13,7 @@ import re
 import subprocess
 import tempfile
 
+import client_hello
 import peerlib
 import processes
 
@@ -21,8 +22,6 @@ ALL_TLS13 = ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
              "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256")
 CIPHERS = "ALL:@SECLEVEL=0"
 PROTO = {"1.0": "TLSv1", "1.1": "TLSv1.1", "1.2": "TLSv1.2", "1.3": "TLSv1.3"}
-GROUPS = ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1",
-          "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"]
 
 ERR_RE = re.compile(r"error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)")
 OU_RE = re.compile(r"OU\s*=\s*([^,/\n]+)")
@@ -194,15 +193,13 @@ class Driver(peerlib.Driver):
         m = re.match(r"(.*?) \(Library: (.*)\)$", version)
         if m and m.group(1) == m.group(2):
             version = m.group(1)
-        listing = peerlib.query([OPENSSL, "ciphers", "-stdname", "-s", "-tls1_2", CIPHERS])
-        c12 = [l.split()[0] for l in listing.splitlines() if l.startswith("TLS_")]
         return {
             "name": "openssl", "version": version,
             "caps": {
                 "versions": ["1.0", "1.1", "1.2", "1.3"],
-                "ciphers12": c12,
-                "ciphers13": ALL_TLS13.split(":"),
-                "groups": GROUPS,
+                "ciphers12": self.suites("-tls1_2"),
+                "ciphers13": self.suites("-tls1_3"),
+                "groups": self.default_groups(),
                 "sigs": ["rsa", "ecdsa", "ed25519"],
                 "dhe_server": True,
                 "long_lines": "client",     # s_server -rev reverses 16 KB at a time
@@ -215,6 +212,28 @@ class Driver(peerlib.Driver):
                 "sni_switch": True,
             },
         }
+
+    @staticmethod
+    def suites(version_flag):
+        """The suites of one version that s_server and s_client use with
+        the suites they are given (`ciphers -s`: what the level allows)."""
+        listing = peerlib.query([OPENSSL, "ciphers", "-stdname", "-s", version_flag,
+                                 "-ciphersuites", ALL_TLS13, CIPHERS])
+        return [l.split()[0] for l in listing.splitlines()
+                if l.startswith("TLS_") and (" TLSv1.3 " in l) == (version_flag == "-tls1_3")]
+
+    @staticmethod
+    def default_groups():
+        """The groups s_client offers and s_server accepts (neither is given
+        -groups): what s_client's ClientHello lists. OpenSSL 3.5 enables
+        fewer than it has (no ffdhe4096 and up)."""
+        def start(port):
+            argv = [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port,
+                    "-noservername"] + common_args({})
+            # stdin stays open: at its end s_client would quit
+            return processes.start(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        return client_hello.capture(start, peerlib.QUERY_TIMEOUT)["groups"]
 
     def _client_once(self, cfg, sess_in=None, sess_out=None):
         argv = [OPENSSL, "s_client", "-connect", "%s:%d" % (cfg.get("host", "127.0.0.1"),

@@ -9,8 +9,10 @@ import queue
 import subprocess
 import time
 
+import client_hello
 import oracle
 import processes
+from ciphers import LEVELS
 
 INTEROP = os.path.dirname(os.path.abspath(__file__))
 PEER_SCRIPT = os.path.join(INTEROP, "sslua_peer.lua")
@@ -20,13 +22,40 @@ IO_TIMEOUT = "8"        # sslua's own socket timeout (--timeout)
 
 GROUP_NAMES = {"x25519": "X25519", "x448": "X448", "secp256r1": "P-256",
                "secp384r1": "P-384", "secp521r1": "P-521"}
+ORACLE_GROUP = {v: k for k, v in GROUP_NAMES.items()}
 
 
 def sslua_caps(env):
-    """What sslua can do, for the oracle: SSLUA_CAPS and OpenSSL's DEFAULT list."""
-    caps = dict(oracle.SSLUA_CAPS)
-    caps["default12"] = env.ciphers.default12
+    """What sslua can do, for the oracle: SSLUA_CAPS, what its OpenSSL
+    answers (env.ciphers: its default suites, and the suites it uses at
+    the default security level and, for the legacy cases, at level 0) and
+    what the module says of its groups (env.sslua_groups, probe_groups)."""
+    t = env.ciphers
+    caps = dict(oracle.SSLUA_CAPS, default12=t.default12, default13=t.default13)
+    caps["ciphers12"], caps["ciphers13"] = t.usable["default"]
+    caps["legacy"] = dict(zip(("ciphers12", "ciphers13"), t.usable["legacy"]))
+    caps["groups"], caps["pinnable_groups"] = env.sslua_groups
     return caps
+
+
+def probe_groups(env):
+    """(the groups sslua offers and accepts by default, the groups its
+    curve options take) in the oracle's names, asked of the module: its
+    client's ClientHello, and ssl.config.curves. ([], []) and a warning
+    when the module does not answer: the cases fail on their own then."""
+    def start(port):
+        argv = [env.lua, PEER_SCRIPT, "client", "--port", str(port), "--io", "blocking",
+                "--send", "-", "--timeout", IO_TIMEOUT] + sslua_flags(env, {}, "client")
+        return processes.start(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=env.lua_env)
+    try:
+        offered = client_hello.capture(start)["groups"]
+        names = processes.run([env.lua, "-e", "for name in pairs(require('ssl').config.curves) "
+                               "do print(name) end"], CASE_TIMEOUT, env=env.lua_env)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        print("warning: sslua's groups are unknown: %s" % exc, flush=True)
+        return [], []
+    return offered, sorted({ORACLE_GROUP.get(n, n) for n in names.stdout.split()})
 
 
 def sslua_flags(env, cfg, role):
@@ -55,7 +84,7 @@ def sslua_flags(env, cfg, role):
     if cfg.get("ciphers_raw"):
         ciphers = cfg["ciphers_raw"]
     if cfg.get("legacy"):
-        ciphers = (ciphers or "DEFAULT") + ":@SECLEVEL=0"
+        ciphers = (ciphers or "DEFAULT") + LEVELS["legacy"]
     if ciphers:
         add("ciphers", ciphers)
     if cfg.get("cipher13"):

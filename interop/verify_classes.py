@@ -9,7 +9,9 @@ Each class names the oracle's reason (oracle.REASONS) it belongs to and
 OpenSSL's verify errors for it: the number, the code (X509_V_ERR_ without
 the prefix, as Node.js reports it) and the text (X509_verify_cert_error_string,
 which sslua's handshake message, Python's verify_message and the openssl
-tools carry). How each peer stack words a class is in verify_reports.py.
+tools carry). An error that OpenSSL has worded differently over its
+versions has a row per wording. How each peer stack words a class is in
+verify_reports.py.
 """
 
 import re
@@ -26,7 +28,9 @@ CLASSES = {
     "expired": ("expired", "a certificate's notAfter has passed", [
         (10, "CERT_HAS_EXPIRED", "certificate has expired")]),
     "not_yet_valid": ("notyet", "a certificate's notBefore is still to come", [
-        (9, "CERT_NOT_YET_VALID", "certificate is not yet valid")]),
+        (9, "CERT_NOT_YET_VALID", "certificate is not yet valid"),
+        # OpenSSL 3.6 on
+        (9, "CERT_NOT_YET_VALID", "certificate is not yet valid or the system clock is incorrect")]),
     "bad_purpose": ("purpose", "the extended key usage does not allow the role", [
         (26, "INVALID_PURPOSE", "unsuitable certificate purpose")]),
     "hostname_mismatch": ("hostname", "the certificate does not name the host", [

@@ -21,16 +21,29 @@ ECDHE_RSA_GCM = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
 ECDHE_ECDSA_GCM = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
 DHE_RSA_GCM = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
 RSA_CBC = "TLS_RSA_WITH_AES_128_CBC_SHA"
+RSA_CCM8 = "TLS_RSA_WITH_AES_128_CCM_8"
+CCM8_13 = "TLS_AES_128_CCM_8_SHA256"
 ALL12 = [ECDHE_RSA_GCM, ECDHE_ECDSA_GCM, DHE_RSA_GCM, RSA_CBC]
 ALL13 = ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]
 GROUPS = ["x25519", "secp256r1", "x448", "secp521r1", "secp384r1", "ffdhe2048"]
 REPORTS = ["version", "cipher", "group", "alpn", "peer_cert", "sni", "resumed"]
 
 
-def sslua_caps():
-    caps = dict(oracle.SSLUA_CAPS)
-    caps["default12"] = list(ALL12)
+def sslua_caps(**changes):
+    """sslua on an OpenSSL that uses every suite here at its default level
+    (as 3.0 and 3.1 do), with `changes` on top."""
+    every = {"ciphers12": ALL12 + [RSA_CCM8], "ciphers13": ALL13 + [CCM8_13]}
+    caps = dict(oracle.SSLUA_CAPS, default12=list(ALL12), default13=list(ALL13),
+                legacy=dict(every), groups=list(GROUPS),
+                pinnable_groups=sorted(set(GROUPS + cases.GROUPS13 + cases.GROUPS12)),
+                **every)
+    caps.update(changes)
     return caps
+
+
+def sslua_caps_ccm8_at_level0():
+    """sslua on OpenSSL 3.2 and later: the CCM_8 suites only at level 0."""
+    return sslua_caps(ciphers12=list(ALL12), ciphers13=list(ALL13))
 
 
 def peer_caps(**changes):

@@ -41,6 +41,12 @@ ROWS = [
     ("a wrong error class", "garbage", "blocking",
      got("receive", "closed", "prefix", 0), "exit 0", "fail",
      "error 'closed' is not of class junk"),
+    ("junk by a TLS 1.3 record layer that reads the type first (OpenSSL 3.2 on)",
+     "garbage", "nonblocking", got("receive", "bad record type", "prefix", 32768), "exit 0",
+     "pass", "receive:bad record type"),
+    ("... which is junk, not a bad MAC", "corrupt", "blocking",
+     got("receive", "bad record type", "prefix", 100), "exit 0", "fail",
+     "error 'bad record type' is not of class badmac"),
     ("a wrong stage", "reset-handshake", "blocking", got("receive", "closed"), "exit 0",
      "fail", "stage receive, expected handshake"),
     ("a stall ends in the timeout", "stall", "blocking",
@@ -88,7 +94,8 @@ class FaultVerdicts(unittest.TestCase):
     def test_error_classes_match_whole_texts(self):
         for text, klass in (("closed", "closed"), ("unexpected eof while reading", "eof"),
                             ("wantread", "timeout"), ("wantwrite", "timeout"),
-                            ("wrong version number", "junk"),
+                            ("wrong version number", "junk"), ("bad record type", "junk"),
+                            ("bad record type here", "other"),
                             ("decryption failed or bad record mac", "badmac"),
                             ("cipher operation failed", "badmac"),
                             ("closed early", "other"), (None, None)):

@@ -4,7 +4,8 @@ Rows cover every verdict the judge gives."""
 
 import unittest
 
-from fixtures import ECDHE_RSA_GCM, Names, make_case, peer_caps, side, sslua_caps
+from fixtures import (ALL12, ECDHE_RSA_GCM, RSA_CCM8, Names, make_case, peer_caps, side,
+                      sslua_caps, sslua_caps_ccm8_at_level0)
 import judge
 import oracle
 
@@ -162,19 +163,39 @@ class JudgeTable(unittest.TestCase):
 class JudgeWithOracle(unittest.TestCase):
     """The oracle's expectation and realistic texts, judged together."""
 
-    def test_version_the_peer_lacks(self):
-        caps = peer_caps(versions=["1.2", "1.3"])
-        ours = {"range": ("1.0", "1.0"), "legacy": True, "protocol": "tlsv1"}
-        exp = oracle.expect(side("sslua", sslua_caps(), **ours),
+    def judge_sslua_client(self, ours_caps, ours, caps, family, want, rows):
+        """sslua's client against a peer server: the oracle's expectation
+        is `want`, and each (client result, server result) gets its verdict."""
+        exp = oracle.expect(side("sslua", ours_caps, **ours),
                             side("fake", caps, identity="server-rsa"))
-        self.assertEqual(exp, fail("server", "version"))
-        case = make_case("client", exp, caps, "version", ours=ours)
-        for cres, sres, verdict in (
+        self.assertEqual(exp, want)
+        case = make_case("client", exp, caps, family, ours=ours)
+        for cres, sres, verdict in rows:
+            with self.subTest(cres=cres.get("error"), sres=sres and sres.get("error")):
+                self.assertEqual(judge.evaluate(Names(), case, cres, sres)[0], verdict)
+
+    def test_version_the_peer_lacks(self):
+        self.judge_sslua_client(
+            sslua_caps(), {"range": ("1.0", "1.0"), "legacy": True, "protocol": "tlsv1"},
+            peer_caps(versions=["1.2", "1.3"]), "version", fail("server", "version"), (
                 (err("tlsv1 alert protocol version"), err("unsupported protocol"), "pass"),
                 (err("tlsv1 alert protocol version"), None, "pass"),
-                (CLIENT_OK, SERVER_OK, "fail")):
-            with self.subTest(cres=cres["status"], sres=sres and sres["status"]):
-                self.assertEqual(judge.evaluate(Names(), case, cres, sres)[0], verdict)
+                (CLIENT_OK, SERVER_OK, "fail")))
+
+    def test_suite_below_sslua_level(self):
+        """A pinned suite that sslua's OpenSSL does not use at its level
+        (CCM_8 from OpenSSL 3.2 on): its client's own refusal passes,
+        whatever the server then saw; a connection fails the case."""
+        self.judge_sslua_client(
+            sslua_caps_ccm8_at_level0(),
+            {"range": ("1.2", "1.2"), "protocol": "tlsv1_2", "cipher12": RSA_CCM8},
+            peer_caps(ciphers12=ALL12 + [RSA_CCM8]), "cipher12",
+            fail("client", "no_shared_cipher"), (
+                (err("no ciphers available"), err("unexpected message"), "pass"),
+                (err("no ciphers available"), err("remote error: tls: internal error"), "pass"),
+                (err("no ciphers available"), None, "pass"),
+                (err("ssl/tls alert handshake failure"), err("no shared cipher"), "fail"),
+                (dict(CLIENT_OK, version="1.2"), res(version="1.2"), "fail")))
 
     def test_every_reason_has_passing_evidence(self):
         """For each reason, the deciding side's own text passes; the same text
@@ -186,7 +207,8 @@ class JudgeWithOracle(unittest.TestCase):
                       "purpose": "unsuitable certificate purpose",
                       "hostname": "hostname mismatch", "chain_too_long": "certificate chain too long",
                       "revoked": "certificate revoked", "no_client_cert": "peer did not return a certificate",
-                      "bad_client_cert": "certificate verify failed", "alpn": "no application protocol"}
+                      "bad_client_cert": "certificate verify failed", "alpn": "no application protocol",
+                      "unknown_group": 'unknown elliptic curve in "ffdhe9999"'}
         self.assertEqual(set(local_text), set(oracle.REASONS))
         for reason, text in sorted(local_text.items()):
             with self.subTest(reason):

@@ -4,16 +4,21 @@ and what the oracle must expect of them."""
 import re
 import unittest
 
-from fixtures import (DHE_RSA_GCM, ECDHE_ECDSA_GCM, ECDHE_RSA_GCM, RSA_CBC, peer_caps, side,
-                      sslua_caps)
+from fixtures import (ALL12, ALL13, CCM8_13, DHE_RSA_GCM, ECDHE_ECDSA_GCM, ECDHE_RSA_GCM,
+                      RSA_CBC, RSA_CCM8, peer_caps, side, sslua_caps, sslua_caps_ccm8_at_level0)
 import oracle
 
 GNUTLS = dict(supported_versions_needs_13=True, server_checks_client_purpose=False,
               alpn_precedence="client")
 
 
-def sslua(**cfg):
-    return side("sslua", sslua_caps(), **cfg)
+def sslua(caps=None, **cfg):
+    return side("sslua", caps or sslua_caps(), **cfg)
+
+
+# sslua on OpenSSL 3.2 and later, and a peer that has the CCM_8 suites
+LEVEL2 = sslua_caps_ccm8_at_level0()
+CCM8_PEER = peer_caps(ciphers12=ALL12 + [RSA_CCM8], ciphers13=ALL13 + [CCM8_13])
 
 
 def peer(caps=None, **cfg):
@@ -92,6 +97,38 @@ ROWS = [
      sslua(range=("1.3", "1.3"), server_pref=True,
            server_list13=["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"], **SERVER),
      {"status": "ok", "version": "1.3", "cipher": "TLS_AES_128_GCM_SHA256"}),
+    # suites below sslua's security level (its OpenSSL's `openssl ciphers -s`)
+    ("a TLS 1.2 suite sslua uses at its level", sslua(range=("1.2", "1.2"), cipher12=RSA_CCM8),
+     peer(CCM8_PEER, **SERVER), {"status": "ok", "version": "1.2", "cipher": RSA_CCM8}),
+    ("... below its level: sslua's client sends no hello (no ciphers available)",
+     sslua(LEVEL2, range=("1.2", "1.2"), cipher12=RSA_CCM8), peer(CCM8_PEER, **SERVER),
+     fail("client", "no_shared_cipher")),
+    ("... also where the peer lacks the suite: the client decides first",
+     sslua(LEVEL2, range=("1.2", "1.2"), cipher12=RSA_CCM8), peer(**SERVER),
+     fail("client", "no_shared_cipher")),
+    ("... sslua's server finds no shared suite", peer(CCM8_PEER),
+     sslua(LEVEL2, range=("1.2", "1.2"), cipher12=RSA_CCM8, **SERVER),
+     fail("server", "no_shared_cipher")),
+    ("... at @SECLEVEL=0 (a legacy case) the suite is used",
+     sslua(LEVEL2, range=("1.2", "1.2"), legacy=True, cipher12=RSA_CCM8),
+     peer(CCM8_PEER, **SERVER), {"status": "ok", "version": "1.2", "cipher": RSA_CCM8}),
+    ("a TLS 1.3 suite sslua uses at its level", sslua(range=("1.3", "1.3"), cipher13=CCM8_13),
+     peer(CCM8_PEER, **SERVER), {"status": "ok", "version": "1.3", "cipher": CCM8_13}),
+    ("... below its level: sslua's client sends no hello",
+     sslua(LEVEL2, range=("1.3", "1.3"), cipher13=CCM8_13), peer(CCM8_PEER, **SERVER),
+     fail("client", "no_shared_cipher")),
+    ("... even with TLS 1.2 suites: none for its highest version",
+     sslua(LEVEL2, range=("1.2", "1.3"), cipher13=CCM8_13), peer(CCM8_PEER, **SERVER),
+     fail("client", "no_shared_cipher")),
+    ("... sslua's server finds no shared suite", peer(CCM8_PEER),
+     sslua(LEVEL2, range=("1.3", "1.3"), cipher13=CCM8_13, **SERVER),
+     fail("server", "no_shared_cipher")),
+    ("sslua's default TLS 1.3 suites are those its OpenSSL lists",
+     sslua(sslua_caps(default13=["TLS_AES_128_GCM_SHA256"]), range=("1.3", "1.3")),
+     peer(**SERVER), {"status": "ok", "version": "1.3"}),
+    ("... and without one it sends no hello",
+     sslua(sslua_caps(default13=[CCM8_13], ciphers13=list(ALL13)), range=("1.3", "1.3")),
+     peer(CCM8_PEER, **SERVER), fail("client", "no_shared_cipher")),
     ("DHE on an sslua server without dhparam is refused", peer(),
      sslua(range=("1.2", "1.2"), cipher12=DHE_RSA_GCM, **SERVER),
      fail("server", "no_shared_cipher")),
@@ -106,6 +143,21 @@ ROWS = [
      peer(**SERVER), fail("server", "no_shared_group")),
     ("a TLS 1.3 group both have", sslua(range=("1.3", "1.3"), group="x448"), peer(**SERVER),
      {"status": "ok", "group": "x448"}),
+    ("a group the peer client's defaults lack (OpenSSL 3.5's: no ffdhe4096)",
+     peer(), sslua(range=("1.3", "1.3"), group="ffdhe4096", **SERVER),
+     fail("server", "no_shared_group")),
+    ("... a client whose defaults have it", peer(peer_caps(groups=["x25519", "ffdhe4096"])),
+     sslua(range=("1.3", "1.3"), group="ffdhe4096", **SERVER),
+     {"status": "ok", "group": "ffdhe4096"}),
+    ("a group sslua's OpenSSL does not take: refused at setup, as client",
+     sslua(sslua_caps(pinnable_groups=["x25519"]), range=("1.3", "1.3"), group="x448"),
+     peer(**SERVER), fail("client", "unknown_group", "setup")),
+    ("... and as server", peer(),
+     sslua(sslua_caps(pinnable_groups=["x25519"]), range=("1.3", "1.3"), group="x448",
+           **SERVER), fail("server", "unknown_group", "setup")),
+    ("TLS 1.2 ECDHE needs a curve among sslua's default groups",
+     sslua(sslua_caps(groups=["ffdhe2048"]), range=("1.2", "1.2"), cipher12=ECDHE_RSA_GCM),
+     peer(**SERVER), fail("server", "no_shared_cipher")),
     # the client verifies the server
     ("expired server certificate", sslua(verify=True), peer(identity="expired"),
      refused("client", "expired", "expired")),

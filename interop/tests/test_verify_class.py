@@ -44,6 +44,8 @@ SAMPLES = [
     ("sslua", "client", "certificate verify failed (certificate has expired)", {"expired"}),
     ("sslua", "client", "certificate verify failed (certificate is not yet valid)",
      {"not_yet_valid"}),
+    ("sslua", "client", "certificate verify failed (certificate is not yet valid or the "
+     "system clock is incorrect)", {"not_yet_valid"}),
     ("sslua", "client", "certificate verify failed (unsuitable certificate purpose)",
      {"bad_purpose"}),
     ("sslua", "client", 'certificate verify failed (hostname mismatch: "localhost")',
@@ -64,6 +66,8 @@ SAMPLES = [
     ("openssl", "client", openssl_tool("self-signed certificate"), {"self_signed"}),
     ("openssl", "client", openssl_tool("certificate has expired"), {"expired"}),
     ("openssl", "client", openssl_tool("certificate is not yet valid"), {"not_yet_valid"}),
+    ("openssl", "client", openssl_tool("certificate is not yet valid or the system clock is "
+                                       "incorrect"), {"not_yet_valid"}),
     ("openssl", "client", openssl_tool("unsuitable certificate purpose"), {"bad_purpose"}),
     ("openssl", "client", openssl_tool("hostname mismatch"), {"hostname_mismatch"}),
     ("openssl", "server", "verify error: self-signed certificate in certificate chain; "
@@ -186,10 +190,14 @@ class ClassTable(unittest.TestCase):
         self.assertTrue(path, "libcrypto not found")
         text_of = ctypes.CDLL(path).X509_verify_cert_error_string
         text_of.restype, text_of.argtypes = ctypes.c_char_p, [ctypes.c_long]
+        # each error's wording in the local library is one of its rows
+        wordings = {}
         for name, (_, _, errors) in CLASSES.items():
             for number, code, text in errors:
-                with self.subTest(code):
-                    self.assertEqual(text_of(number).decode(), text)
+                wordings.setdefault((number, code), set()).add(text)
+        for (number, code), texts in wordings.items():
+            with self.subTest(code):
+                self.assertIn(text_of(number).decode(), texts)
 
     def test_every_class_belongs_to_a_reason(self):
         for name, (reason, _, _) in CLASSES.items():

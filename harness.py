@@ -125,6 +125,7 @@ def main():
         base = baseline_mod.load(args.baseline)
         comparison = baseline_mod.compare(base, rows, info,
                                           partial=bool(args.quick or partial))
+        comparison["baseline_path"] = os.path.relpath(args.baseline, ROOT)
     report.write_all(args.out, rows, info, specs, comparison, fault_rows)
     if args.update_baseline:
         if args.quick or families or wanted:

@@ -493,8 +493,9 @@ def console_summary(rows, info, specs, comp):
             out.append("  WARNING peer %s is in the baseline but could not run" % peer)
     elif comp is not None:
         out.append("")
-        out.append("no baseline yet (interop/baseline.json): every failure counts; "
-                   "`make interop-baseline` records the current support")
+        out.append("no baseline yet (%s): every failure counts; "
+                   "`make interop-baseline` records the current support"
+                   % comp.get("baseline_path", "interop/baseline.json"))
     return "\n".join(out)
 
 

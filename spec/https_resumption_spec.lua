@@ -102,4 +102,13 @@ describe("ssl.https session resumption", function()
     assert.equal("New", request(srv, { verifycallback = accept }))
     assert.equal("New", request(srv, { verifycallback = accept }))
   end)
+
+  it("a parameter table keyed by something other than strings and numbers is never cached", function()
+    -- two such tables cannot be told apart by their text, so no key is made
+    local defer = helpers.cleanup(finally)
+    local srv = status_server(defer, "-tls1_3")
+    local odd = { [true] = "yes" }
+    assert.equal("New", request(srv, { resume_marker = odd }))
+    assert.equal("New", request(srv, { resume_marker = odd }))
+  end)
 end)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench/run.py - the sslua benchmark suite (issue #8): `make bench`, `make bench-quick`.
+"""bench/run.py - the sslua benchmark suite: `make bench`, `make bench-quick`.
 
 Runs every timing measurement (handshakes, bulk transfer, memory) in
 rounds, each round visiting every case and, within a case, every

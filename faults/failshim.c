@@ -9,6 +9,11 @@
  *   SSLUA_FAIL=NAME        the first call of NAME fails
  *   SSLUA_FAIL=NAME:K      the K-th call fails (K = 1, 2, ...)
  *   SSLUA_FAIL=NAME:*      every call fails
+ *   SSLUA_FAIL=NAME:K/own  likewise, counting only calls made from outside
+ *                          OpenSSL's own libraries (libssl calls some of
+ *                          these itself, and newer versions call more:
+ *                          3.5's SSL_CTX_new sets its default groups with
+ *                          SSL_CTX_set1_groups_list)
  *
  * Functions that are macros over SSL_ctrl / SSL_CTX_ctrl are named by the
  * macro (SSL_set_tlsext_host_name, SSL_CTX_set_min_proto_version, ...):
@@ -32,6 +37,7 @@ static struct {
   int parsed;
   char name[128];
   long which;      /* 0: every call */
+  int own;         /* count only calls from outside libssl/libcrypto */
   long calls;
 } plan;
 
@@ -45,16 +51,32 @@ static void parse(void)
   snprintf(plan.name, sizeof(plan.name), "%.*s",
            (int)(colon ? (size_t)(colon - spec) : strlen(spec)), spec);
   plan.which = 1;
-  if (colon != NULL)
-    plan.which = strcmp(colon + 1, "*") == 0 ? 0 : atol(colon + 1);
+  if (colon != NULL) {
+    plan.which = colon[1] == '*' ? 0 : atol(colon + 1);
+    plan.own = strstr(colon, "/own") != NULL;
+  }
 }
 
-/* True when this call of `name` must fail. */
-static int fails(const char *name)
+/* Whether the code at `caller` belongs to OpenSSL's libraries. */
+static int from_openssl(const void *caller)
+{
+  Dl_info info;
+  const char *base;
+  if (caller == NULL || dladdr(caller, &info) == 0 || info.dli_fname == NULL)
+    return 0;
+  base = strrchr(info.dli_fname, '/');
+  base = base ? base + 1 : info.dli_fname;
+  return strncmp(base, "libssl.", 7) == 0 || strncmp(base, "libcrypto.", 10) == 0;
+}
+
+/* True when this call of `name`, made from `caller`, must fail. */
+static int fails_from(const char *name, const void *caller)
 {
   if (!plan.parsed)
     parse();
   if (plan.name[0] == '\0' || strcmp(plan.name, name) != 0)
+    return 0;
+  if (plan.own && from_openssl(caller))
     return 0;
   plan.calls++;
   if (plan.which != 0 && plan.calls != plan.which)
@@ -78,7 +100,7 @@ static void *real(const char *symbol)
   ret name params                                                \
   {                                                              \
     static ret (*next) params;                                   \
-    if (fails(#name))                                            \
+    if (fails_from(#name, __builtin_return_address(0)))         \
       return failure;                                            \
     if (next == NULL)                                            \
       *(void **)&next = real(#name);                             \
@@ -132,19 +154,19 @@ static const ctrl_name ssl_ctrls[] = {
   { NULL, 0 }
 };
 
-static int ctrl_fails(const ctrl_name *table, int cmd)
+static int ctrl_fails(const ctrl_name *table, int cmd, const void *caller)
 {
   int i;
   for (i = 0; table[i].name != NULL; i++)
     if (table[i].cmd == cmd)
-      return fails(table[i].name);
+      return fails_from(table[i].name, caller);
   return 0;
 }
 
 long SSL_ctrl(SSL *s, int cmd, long larg, void *parg)
 {
   static long (*next)(SSL *, int, long, void *);
-  if (ctrl_fails(ssl_ctrls, cmd))
+  if (ctrl_fails(ssl_ctrls, cmd, __builtin_return_address(0)))
     return 0;
   if (next == NULL)
     *(void **)&next = real("SSL_ctrl");
@@ -154,7 +176,7 @@ long SSL_ctrl(SSL *s, int cmd, long larg, void *parg)
 long SSL_CTX_ctrl(SSL_CTX *ctx, int cmd, long larg, void *parg)
 {
   static long (*next)(SSL_CTX *, int, long, void *);
-  if (ctrl_fails(ctx_ctrls, cmd))
+  if (ctrl_fails(ctx_ctrls, cmd, __builtin_return_address(0)))
     return 0;
   if (next == NULL)
     *(void **)&next = real("SSL_CTX_ctrl");

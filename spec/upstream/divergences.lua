@@ -1286,7 +1286,7 @@ add({ "deliberate", "the case makes a context without protocol: LuaSec raises ('
   "injected OpenSSL failures wrap: the connection cannot be found from its SSL (SSL_set_ex_data:1)",
   "injected OpenSSL failures wrap: the descriptor cannot be attached (SSL_set_fd)",
   "injected OpenSSL failures cafile = system: the default paths cannot be set (SSL_CTX_set_default_verify_paths)",
-  "injected OpenSSL failures curve: refused (SSL_CTX_set1_groups_list:*)",
+  "injected OpenSSL failures curve: refused (SSL_CTX_set1_groups_list:*/own)",
   "injected OpenSSL failures psk hint: refused (SSL_CTX_use_psk_identity_hint)",
   "injected OpenSSL failures alpn list: refused (SSL_CTX_set_alpn_protos)",
   "injected OpenSSL failures dane on a context: refused (SSL_CTX_dane_enable)",

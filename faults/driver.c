@@ -43,11 +43,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "../fuzz/preload.h"
 
-int luaopen_ssl_core(lua_State *L);
-int luaopen_ssl_context(lua_State *L);
-int luaopen_ssl_x509(lua_State *L);
-int luaopen_ssl_config(lua_State *L);
 
 /* Present when built with -fsanitize=address (weak: absent otherwise). */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
@@ -326,13 +323,7 @@ int main(int argc, char **argv)
   if (L == NULL)
     return 2;
   luaL_openlibs(L);
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_ssl_core);    lua_setfield(L, -2, "ssl.core");
-  lua_pushcfunction(L, luaopen_ssl_context); lua_setfield(L, -2, "ssl.context");
-  lua_pushcfunction(L, luaopen_ssl_x509);    lua_setfield(L, -2, "ssl.x509");
-  lua_pushcfunction(L, luaopen_ssl_config);  lua_setfield(L, -2, "ssl.config");
-  lua_pop(L, 2);
+  preload_sslua(L);
   luaL_newlib(L, faults_lib);
   lua_setglobal(L, "faults");
 

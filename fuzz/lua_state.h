@@ -11,11 +11,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
-
-int luaopen_ssl_core(lua_State *L);
-int luaopen_ssl_context(lua_State *L);
-int luaopen_ssl_x509(lua_State *L);
-int luaopen_ssl_config(lua_State *L);
+#include "preload.h"
 
 /* Returns the state; the driver script's return value (a function) is
  * stored in the registry under "fuzz.run". */
@@ -23,13 +19,7 @@ static lua_State *fuzz_lua_state(const char *script)
 {
   lua_State *L = luaL_newstate();
   luaL_openlibs(L);
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_ssl_core);    lua_setfield(L, -2, "ssl.core");
-  lua_pushcfunction(L, luaopen_ssl_context); lua_setfield(L, -2, "ssl.context");
-  lua_pushcfunction(L, luaopen_ssl_x509);    lua_setfield(L, -2, "ssl.x509");
-  lua_pushcfunction(L, luaopen_ssl_config);  lua_setfield(L, -2, "ssl.config");
-  lua_pop(L, 2);
+  preload_sslua(L);
   if (luaL_dostring(L, script) != 0) {
     fprintf(stderr, "driver script: %s\n", lua_tostring(L, -1));
     abort();

@@ -176,7 +176,7 @@ build: preflight $(LIBDIR)/ssl.so $(SHAREDIR)/ssl.lua $(SHAREDIR)/ssl/https.lua 
 # The targets that prepare a Debian machine (ci/apt-ensure: only what is
 # missing); with one of them among the goals, deps runs before preflight.
 SETUP_GOALS := deps test spec interop interop-quick interop-baseline check demo \
-               bench bench-quick load fuzz fuzz-api fuzz-api-quick spec-upstream \
+               bench bench-quick load fuzz fuzz-quick fuzz-api fuzz-api-quick spec-upstream \
                option-report option-report-baseline option-builds
 SETUP := $(if $(filter $(SETUP_GOALS),$(MAKECMDGOALS)),deps)
 
@@ -326,7 +326,8 @@ option-report-baseline: option-builds
 	$(OPTION_REPORT) --update-baseline
 
 # Fuzzing (fuzz/). `make fuzz`: the libFuzzer harnesses, FUZZ_SECONDS
-# (default 60) each. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer
+# (default 60) each; `make fuzz-quick` (CI) builds them all and runs each
+# for 10 s, so a harness that no longer builds fails the gates. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer
 # under ASan/UBSan (SEED may list several seeds); `make fuzz-api-quick`
 # is the short CI run (about 20 s). FAIL_ALLOC=K (e.g. 50) also fails one
 # allocation in K inside each fuzzed call (faults/README.md).
@@ -335,9 +336,12 @@ SEED ?= 1
 N    ?= 100000
 FAIL_ALLOC ?= 0
 
-.PHONY: fuzz fuzz-api fuzz-api-quick
+.PHONY: fuzz fuzz-quick fuzz-api fuzz-api-quick
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./fuzz/run-libfuzzer
+
+fuzz-quick:
+	FUZZ_SECONDS=10 ./fuzz/run-libfuzzer
 
 fuzz-api:
 	FUZZ_FAIL_ALLOC=$(FAIL_ALLOC) ./fuzz/run-api "$(SEED)" $(N)

@@ -52,7 +52,7 @@ SPECS = {
     "errobj.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec"],
     "error.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec", "hostname_spec",
                 "io_spec"],
-    "features.c": CORE,
+    "module.c": CORE,
     "groups.c": ["groups_spec", "injected_failures_spec"],
     "hostname.c": ["hostname_spec", "verifycallback_spec", "verify_reasons_spec", "injected_failures_spec"],
     "inspect.c": ["verifyext_spec", "credentials_spec", "close_variables_spec", "lifetime_spec",

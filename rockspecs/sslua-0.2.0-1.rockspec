@@ -43,11 +43,11 @@ build = {
       sources = {
         "src/alert.c", "src/alpn.c", "src/buffer.c", "src/compat.c", "src/config.c",
         "src/connection.c", "src/context.c", "src/credentials.c", "src/dane.c",
-        "src/errobj.c", "src/error.c", "src/exdata.c", "src/features.c", "src/groups.c",
-        "src/hostname.c", "src/inspect.c", "src/keylog.c", "src/objects.c",
-        "src/ocsp.c", "src/options.c", "src/psk.c", "src/range.c", "src/session.c",
-        "src/sni.c", "src/socket.c", "src/timeout.c", "src/verify.c", "src/x509.c",
-        "src/x509_asn1.c", "src/x509_ext.c"
+        "src/errobj.c", "src/error.c", "src/exdata.c", "src/groups.c",
+        "src/hostname.c", "src/inspect.c", "src/keylog.c", "src/module.c",
+        "src/objects.c", "src/ocsp.c", "src/options.c", "src/psk.c", "src/range.c",
+        "src/session.c", "src/sni.c", "src/socket.c", "src/timeout.c", "src/verify.c",
+        "src/x509.c", "src/x509_asn1.c", "src/x509_ext.c"
       },
       defines = { "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED" },
       incdirs = { "$(OPENSSL_INCDIR)" },

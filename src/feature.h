@@ -2,12 +2,12 @@
  * feature.h - how a feature plugs into the core.
  *
  * The core (context.c, connection.c) knows no feature by name. Each
- * feature file exports one sslua_feature; features.c lists them, and the
+ * feature file exports one sslua_feature; module.c lists them, and the
  * core walks that list: to register Lua functions and methods, once at
  * luaopen (init), for every new context (attach_context) and connection
  * (attach), when a connection fails (explain) and when it is released
  * (release). Adding a feature is
- * one new file and one line in features.c.
+ * one new file and one line in module.c.
  *
  * Per-connection state of a feature lives in SSL ex_data (freed with the
  * SSL by the free callback its init registered) or in the connection's
@@ -47,7 +47,7 @@ typedef struct {
   void (*release)(struct sslua_conn *c);
 } sslua_feature;
 
-/* The list features.c hands to the core, NULL-terminated. */
+/* The list module.c hands to the core, NULL-terminated. */
 typedef const sslua_feature *const sslua_feature_list[];
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * features.c - the one list of features, and the module entry points
+ * module.c - the one list of features, and the module entry points
  * that hand it to the core.
  *
  * The order matters in one place: when a handshake fails, features
@@ -15,11 +15,11 @@
 #include "dane.h"
 #include "errobj.h"
 #include "feature.h"
-#include "features.h"
 #include "groups.h"
 #include "hostname.h"
 #include "inspect.h"
 #include "keylog.h"
+#include "module.h"
 #include "ocsp.h"
 #include "psk.h"
 #include "range.h"

@@ -50,7 +50,7 @@ SPECS = {
                       "callback_errors_spec", "injected_failures_spec"],
     "dane.c": ["dane_spec", "injected_failures_spec"],
     "errobj.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec"],
-    "error.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec", "hostname_spec",
+    "errors.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec", "hostname_spec",
                 "io_spec"],
     "module.c": CORE,
     "groups.c": ["groups_spec", "injected_failures_spec"],

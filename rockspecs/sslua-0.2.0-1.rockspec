@@ -43,7 +43,7 @@ build = {
       sources = {
         "src/alert.c", "src/alpn.c", "src/buffer.c", "src/compat.c", "src/config.c",
         "src/connection.c", "src/context.c", "src/credentials.c", "src/dane.c",
-        "src/errobj.c", "src/error.c", "src/exdata.c", "src/groups.c",
+        "src/errobj.c", "src/errors.c", "src/exdata.c", "src/groups.c",
         "src/hostname.c", "src/inspect.c", "src/keylog.c", "src/module.c",
         "src/objects.c", "src/ocsp.c", "src/options.c", "src/psk.c", "src/range.c",
         "src/session.c", "src/sni.c", "src/socket.c", "src/timeout.c", "src/verify.c",

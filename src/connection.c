@@ -19,7 +19,7 @@
 #include "connection.h"
 #include "context.h"
 #include "errobj.h"
-#include "error.h"
+#include "errors.h"
 #include "feature.h"
 #include "objects.h"
 #include "version.h"

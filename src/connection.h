@@ -9,7 +9,7 @@
 #include <openssl/ssl.h>
 #include "compat.h"
 #include "buffer.h"
-#include "error.h"
+#include "errors.h"
 #include "feature.h"
 #include "timeout.h"
 

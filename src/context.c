@@ -12,7 +12,7 @@
 #include <openssl/err.h>
 
 #include "context.h"
-#include "error.h"
+#include "errors.h"
 #include "feature.h"
 #include "objects.h"
 #include "options.h"

@@ -31,7 +31,7 @@
 
 #include "context.h"
 #include "credentials.h"
-#include "error.h"
+#include "errors.h"
 #include "x509.h"
 
 #define REASON_LEN 256

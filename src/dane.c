@@ -33,7 +33,7 @@
 #include "connection.h"
 #include "context.h"
 #include "dane.h"
-#include "error.h"
+#include "errors.h"
 
 #define REASON_LEN 256
 

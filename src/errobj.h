@@ -8,7 +8,7 @@
 
 #include <openssl/ssl.h>
 #include "compat.h"
-#include "error.h"
+#include "errors.h"
 #include "feature.h"
 
 /* Whether connections made from ctx return error objects. */

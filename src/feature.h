@@ -18,7 +18,7 @@
 
 #include <openssl/ssl.h>
 #include "compat.h"
-#include "error.h"
+#include "errors.h"
 
 struct sslua_conn;
 

@@ -30,7 +30,7 @@
 #include <openssl/ssl.h>
 
 #include "context.h"
-#include "error.h"
+#include "errors.h"
 #include "groups.h"
 
 #define REASON_LEN 256

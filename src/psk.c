@@ -30,7 +30,7 @@
 
 #include "connection.h"
 #include "context.h"
-#include "error.h"
+#include "errors.h"
 #include "psk.h"
 
 #define REASON_LEN 256

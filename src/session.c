@@ -17,7 +17,7 @@
 
 #include "connection.h"
 #include "context.h"
-#include "error.h"
+#include "errors.h"
 #include "session.h"
 #include "x509_asn1.h"
 

@@ -50,7 +50,7 @@
 #include <openssl/x509v3.h>
 
 #include "compat.h"
-#include "error.h"
+#include "errors.h"
 #include "x509.h"
 #include "x509_asn1.h"
 #include "x509_ext.h"

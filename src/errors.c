@@ -1,5 +1,5 @@
 /*
- * error.c - reason texts from OpenSSL's error queue.
+ * errors.c - reason texts from OpenSSL's error queue.
  *
  * LuaSec reports the oldest error without clearing the queue first, so a
  * stale error from an earlier call leaks into a later message. Every
@@ -11,7 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "error.h"
+#include "errors.h"
 
 void sslua_err_clear(void)
 {

@@ -1,10 +1,10 @@
 /*
- * error.h - turning OpenSSL's error queue into the short reason texts
+ * errors.h - turning OpenSSL's error queue into the short reason texts
  * LuaSec users match on, always from a queue we cleared ourselves, and
  * the record of why a connection failed.
  */
-#ifndef SSLUA_ERROR_H
-#define SSLUA_ERROR_H
+#ifndef SSLUA_ERRORS_H
+#define SSLUA_ERRORS_H
 
 #include <stddef.h>
 

@@ -327,8 +327,9 @@ option-report-baseline: option-builds
 
 # Fuzzing (fuzz/). `make fuzz`: the libFuzzer harnesses, FUZZ_SECONDS
 # (default 60) each; `make fuzz-quick` (CI) builds them all and runs each
-# for 10 s, so a harness that no longer builds fails the gates. `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer
-# under ASan/UBSan (SEED may list several seeds); `make fuzz-api-quick`
+# for 10 s, so a harness that no longer builds fails the gates.
+# `make fuzz-api SEED=1 N=100000`: the Lua API fuzzer under ASan/UBSan
+# (SEED may list several seeds); `make fuzz-api-quick`
 # is the short CI run (about 20 s). FAIL_ALLOC=K (e.g. 50) also fails one
 # allocation in K inside each fuzzed call (faults/README.md).
 FUZZ_SECONDS ?= 60

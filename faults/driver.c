@@ -45,7 +45,6 @@
 #include <lualib.h>
 #include "../fuzz/preload.h"
 
-
 /* Present when built with -fsanitize=address (weak: absent otherwise). */
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));

@@ -51,7 +51,7 @@ SPECS = {
     "dane.c": ["dane_spec", "injected_failures_spec"],
     "errobj.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec"],
     "errors.c": ["errobj_spec", "alert_spec", "verify_reasons_spec", "load_errors_spec", "hostname_spec",
-                "io_spec"],
+                 "io_spec"],
     "module.c": CORE,
     "groups.c": ["groups_spec", "injected_failures_spec"],
     "hostname.c": ["hostname_spec", "verifycallback_spec", "verify_reasons_spec", "injected_failures_spec"],

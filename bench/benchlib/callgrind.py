@@ -88,11 +88,13 @@ def top(costs, n):
 
 def short_name(fn):
     """'./x/memmove.S:__memcpy_avx [/usr/lib/.../libc.so.6]' -> 'libc.so.6:__memcpy_avx',
-    '???:0x00000f420 [/usr/bin/lua5.3]' -> 'lua5.3:0xf420'."""
+    '???:0x00000f420 [/usr/bin/lua5.3]' -> 'lua5.3:0xf420'. A recursion
+    level callgrind appends ('0x...d420'2) is kept: it names another row."""
     m = re.match(r"^(.*?):(\S+)(?: \[(.*)\])?$", fn)
     if not m:
         return fn
     where, name, obj = m.groups()
-    if name.startswith("0x"):
-        name = "0x%x" % int(name, 16)
+    address = re.match(r"^0x([0-9a-fA-F]+)(.*)$", name)
+    if address:
+        name = "0x%x%s" % (int(address.group(1), 16), address.group(2))
     return "%s:%s" % (os.path.basename(obj or where), name)

@@ -58,9 +58,16 @@ def brief(sample):
 class Target:
     """One row of the targets table: measured vs goal, at least or at most."""
 
-    def __init__(self, name, measured, goal, at_least, shown=None, note="", unit="×"):
+    def __init__(self, name, measured, goal, at_least, shown=None, note="", unit="×",
+                 kind=None, case=None):
         self.name, self.measured, self.goal, self.at_least = name, measured, goal, at_least
         self.shown, self.note, self.unit = shown, note, unit
+        # What the "why missed" paragraphs look up: the family and its case.
+        self.kind, self.case = kind, case
+
+    def shortfall(self):
+        """How far under an at-least goal, as a fraction of the goal."""
+        return 1 - self.measured / self.goal
 
     def status(self):
         if self.measured is None:
@@ -69,7 +76,7 @@ class Target:
         if met:
             return "met", ""
         if self.at_least:
-            return "**missed**", "%.1f%% short" % ((1 - self.measured / self.goal) * 100)
+            return "**missed**", "%.1f%% short" % (self.shortfall() * 100)
         return "**missed**", "%.1f%% over" % ((self.measured / self.goal - 1) * 100)
 
     def row(self):
@@ -106,7 +113,8 @@ def bulk_targets(results):
             out.append(Target("TLS %s %s: MB per CPU-second vs %s" % (tls, _call(pat), AGAINST[against]),
                               ratio(_med(results, "bulk", case, "ours", "mb_per_cpu_s"),
                                     _med(results, "bulk", case, against, "mb_per_cpu_s")),
-                              goal, True, note="wall MB/s ratio %s" % fmt_ratio(ratio(
+                              goal, True, kind="send" if pat == "send" else "receive",
+                              case=case, note="wall MB/s ratio %s" % fmt_ratio(ratio(
                                   _med(results, "bulk", case, "ours", "mb_s"),
                                   _med(results, "bulk", case, against, "mb_s")))))
         for pat in ("16384", "65536"):
@@ -164,7 +172,7 @@ def handshake_targets(results, cfg):
             out.append(Target("Handshakes/s as %s, TLS %s %s: vs C reference (within noise)"
                               % (role, tls, key.upper()),
                               ratio(ours, ref.median), 1 - tol, True,
-                              note="noise = max(2%%, C reference's spread) = %.0f%%" % (tol * 100)))
+                              kind="hs_rate", case=(role, tls, key), note="noise = max(2%%, C reference's spread) = %.0f%%" % (tol * 100)))
     return out
 
 
@@ -377,21 +385,17 @@ def send_arithmetic(results, missed):
              "call and the check of its arguments to what the C reference does; the "
              "encryption and the kernel's copy are the same. The shortfall against the "
              "samples' own spread (MB per CPU-second, between rounds of this run):"]
-    for t in missed:
-        if "send(" not in t.name:
-            continue
-        tls = t.name.split()[1]
-        ours = stat(results, "bulk", (tls, "send"), "ours", "mb_per_cpu_s")
-        ref = stat(results, "bulk", (tls, "send"), "ref", "mb_per_cpu_s")
+    for t in (t for t in missed if t.kind == "send"):
+        tls = t.case[0]
+        ours = stat(results, "bulk", t.case, "ours", "mb_per_cpu_s")
+        ref = stat(results, "bulk", t.case, "ref", "mb_per_cpu_s")
+        verdict = ("the gap is within what one side varies by alone"
+                   if max(ours.spread(), ref.spread()) >= t.shortfall() else
+                   "more than either side varies by: a real cost, see the bulk table")
         lines.append("- TLS %s: %s short of the goal; ours spread %s (%s), the C "
-                     "reference %s (%s): the gap is within what one side varies by alone."
-                     % (tls, _pct(1 - t.measured / t.goal), _pct(ours.spread()),
-                        ours.fmt(1), _pct(ref.spread()), ref.fmt(1))
-                     if max(ours.spread(), ref.spread()) >= 1 - t.measured / t.goal else
-                     "- TLS %s: %s short of the goal, more than either side's spread (ours %s, "
-                     "the C reference %s): a real cost, see the bulk table."
-                     % (tls, _pct(1 - t.measured / t.goal), _pct(ours.spread()),
-                        _pct(ref.spread())))
+                     "reference %s (%s): %s."
+                     % (tls, _pct(t.shortfall()), _pct(ours.spread()), ours.fmt(1),
+                        _pct(ref.spread()), ref.fmt(1), verdict))
     return "\n".join(lines) + "\n"
 
 
@@ -403,11 +407,8 @@ def handshake_arithmetic(results, missed):
              "Callgrind counts user-space instructions only: the system calls and the "
              "waits between the two processes are not in it, and client and server of "
              "a pair share the two cores, so a rate carries their scheduling too:"]
-    for t in missed:
-        if not t.name.startswith("Handshakes/s"):
-            continue
-        words = t.name.split()          # Handshakes/s as ROLE, TLS V KEY: ...
-        role, tls, key = words[2].rstrip(","), words[4], words[5].rstrip(":").lower()
+    for t in (t for t in missed if t.kind == "hs_rate"):
+        role, tls, key = t.case
         cg = ("hs", role, tls, key)
         ir = ratio(_med(results, "cg", cg, "ours", "per_unit"),
                    _med(results, "cg", cg, "ref", "per_unit"))
@@ -441,11 +442,12 @@ def why_missed(results, targets):
                    "later reclaims every string. Our own C code is a few thousand Ir per MB; "
                    "upstream LuaSec does the same work with smaller records and costs more "
                    "(see the callgrind table).\n")
-    if "receive(" in names and "CPU-second" in names:
+    kinds = {t.kind for t in missed}
+    if "receive" in kinds:
         out.append("**Receiver CPU.** " + COPY_ARITHMETIC + "\n")
-    if "send(" in names:
+    if "send" in kinds:
         out.append(send_arithmetic(results, missed))
-    if "Handshakes/s" in names:
+    if "hs_rate" in kinds:
         out.append(handshake_arithmetic(results, missed))
     if "Memory" in names:
         out.append("**Memory per idle connection.** " + MEMORY_ACCOUNT + "\n")

@@ -14,7 +14,8 @@
  * bytes the "client" sends).
  *
  * Invariants (OpenSSL client mode): when conn:sni accepted the map and the
- * client sent a name that the map holds (ASCII case-insensitively), the
+ * client sent a name that the map holds (ASCII case-insensitively, and
+ * without the one trailing root dot a fully qualified name may carry), the
  * server presents that context's certificate; an unknown name with strict
  * fails the handshake; otherwise the default context's certificate is
  * used and the handshake succeeds; getsniname() is the name sent.
@@ -66,11 +67,12 @@ static const char *script =
   "    if sdone and cstate ~= 0 then break end\n"
   "  end\n"
   "  if not raw then\n"
-  "    local lower = {}\n"
-  "    if ok then for k, v in pairs(map) do lower[k:lower()] = v end end\n"
+  "    local function host(n) return (n:lower():gsub('%.$', '')) end\n"
+  "    local hosts = {}\n"
+  "    if ok then for k, v in pairs(map) do hosts[host(k)] = v end end\n"
   "    local want = default\n"
   "    if ok and sent then\n"
-  "      want = lower[requested:lower()]\n"
+  "      want = hosts[host(requested)]\n"
   "      if want == nil then want = (not strict) and default or nil end\n"
   "    end\n"
   "    if want == nil then\n"

@@ -223,15 +223,16 @@ certs:
 
 # The spec suite (ci/run-specs: each spec file in a busted process of its
 # own, under a time limit; .busted loads the build SSLUA_BUILD names), the
-# interop harness's unit tests, then the quick interop matrix; each prints
-# its own "N passed, N failed" and the last line is their sum (ci/total).
+# Python unit tests (interop harness, benchmark tools), then the quick
+# interop matrix; each prints its own "N passed, N failed" and the last
+# line is their sum (ci/total).
 test: deps build test-deps certs
 	@mkdir -p build/reports
 	-$(PEER_ENV) SSLUA_BUILD=$(BUILD) SSLUA_LUA=$(LUA_BIN) SSLUA_CERTS=$(CERTDIR) \
 	  ./ci/run-specs $(BUSTED) -- spec 2>&1 | tee build/reports/spec.log
-	-python3 -B interop/tests/run.py 2>&1 | tee build/reports/interop-unit.log
+	-python3 -B ci/python-tests 2>&1 | tee build/reports/python-tests.log
 	-$(MAKE) --no-print-directory interop-quick 2>&1 | tee build/reports/interop-quick.log
-	@./ci/total build/reports/spec.log build/reports/interop-unit.log \
+	@./ci/total build/reports/spec.log build/reports/python-tests.log \
 	  build/reports/interop-quick.log
 
 spec: test

@@ -2,10 +2,12 @@
 (bench/benchlib/callgrind.short_name): the object's file name and the
 function, an address in short hex, a recursion level kept."""
 
+import os
+import sys
 import unittest
 
-import fixtures  # noqa: F401  (the import path, bench/ included)
-from benchlib import callgrind
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import callgrind  # noqa: E402
 
 ROWS = [
     ("a named function in a library",

@@ -430,7 +430,8 @@ static int core_setfd(lua_State *L)
     return sslua_fail(L, "descriptor already set");
   if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0)
     return sslua_fail(L, "closed");
-  if (fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+  /* LuaSocket's sockets are non-blocking already: no second call then. */
+  if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
     return sslua_fail(L, "%s", strerror(errno));
   /* Fails only when its socket BIO cannot be allocated; errno is stale. */
   if (SSL_set_fd(c->ssl, fd) != 1) {

@@ -377,7 +377,7 @@ mutate: deps test-deps certs
 # with the targets met or missed; `make bench-quick` (under a minute, CI)
 # only proves that every driver still works: it fails on a broken driver,
 # never on a figure.
-BENCH_DEBS := valgrind lua-sec lua-copas python3 openssl
+BENCH_DEBS := valgrind strace lua-sec lua-copas python3 openssl
 BENCH_DIR  := build/bench$(if $(OPENSSL_TAG),-$(OPENSSL_TAG))
 BENCH_BINS := $(BENCH_DIR)/ref $(BENCH_DIR)/load
 BENCH_RUN   = $(PEER_ENV) python3 bench/run.py --lua $(LUA_BIN) --libdir $(LIBDIR) \

@@ -5,8 +5,9 @@ Runs every timing measurement (handshakes, bulk transfer, memory) in
 rounds, each round visiting every case and, within a case, every
 implementation back to back in a rotating order, so slow drift of the
 machine hits all of them alike; then the callgrind instruction counts
-(deterministic, once each). Writes <out>/report.md, <out>/results.json,
-<out>/callgrind/ and <out>/logs/. Exits 1 if any driver failed; never
+(deterministic, once each) and the system calls per handshake (strace).
+Writes <out>/report.md, <out>/results.json, <out>/callgrind/,
+<out>/syscalls/ and <out>/logs/. Exits 1 if any driver failed; never
 because of a figure.
 """
 import argparse
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import callgrind, cases, html, machine, report    # noqa: E402
+from benchlib import callgrind, cases, html, machine, report, syscalls  # noqa: E402
 from benchlib.impls import Setup                                # noqa: E402
 from benchlib.procs import DriverError                          # noqa: E402
 
@@ -56,13 +57,15 @@ BULK_PATTERNS = ["16384", "65536", "*a", "*l", "send"]
 IMPLS = ["ours", "ref", "upstream"]
 MEM_IMPLS = ["ours", "ref", "ref_rel", "upstream"]
 SECTIONS = ["hs", "bulk", "mem", "https", "load", "cg"]
+# Results beside the sections': "sc", the system calls, run with "cg".
+RESULT_KEYS = SECTIONS + ["sc"]
 
 
 class Results:
     """Samples by section and case; failures; all of it saved as JSON."""
 
     def __init__(self):
-        self.data = {s: {} for s in SECTIONS}
+        self.data = {s: {} for s in RESULT_KEYS}
         self.failures = []
 
     def add(self, section, case, impl, sample):
@@ -181,13 +184,14 @@ def cg_recv(cfg, tls, pattern, impl, outdir):
     return small, large, cfg["cg_extra_bytes"] / cases.MB
 
 
-def cg_hs(cfg, role, tls, key, impl, outdir):
-    """Ir of `extra` handshakes in `role`: (1 + extra) minus 1."""
+def cg_hs(cfg, role, tls, key, impl, outdir, tool=callgrind, ext="out"):
+    """What `tool` counts (callgrind: Ir; syscalls: calls by name) for one
+    handshake in `role` and for 1 + extra: the extra is their difference."""
     peer_role = "client" if role == "server" else "server"
 
     def measure(count, tag):
-        out = os.path.join(outdir, "hs-%s-%s-%s.%s.%s.out" % (role, tls, key, impl, tag))
-        ir = callgrind.run(
+        out = os.path.join(outdir, "hs-%s-%s-%s.%s.%s.%s" % (role, tls, key, impl, tag, ext))
+        ir = tool.run(
             CTX, impl,
             lambda port: CTX.setup.argv(impl, "hs", role=role, port=port, tls=tls, key=key,
                                         count=count),
@@ -219,16 +223,33 @@ def cg_job(case, impl, run, outdir, results):
                                   "MB" if case[0] == "recv" else "handshake"), flush=True)
 
 
-def run_callgrind(cfg, results, outdir):
-    """Instruction counts do not depend on what else runs, so the jobs use
-    every core (the native peers need little CPU)."""
+def sc_job(cfg, case, impl, outdir, results):
+    """System calls per handshake, by call, of one handshake case."""
+    what = "syscalls %s %s" % ("/".join(case), impl)
+    try:
+        (small, _), (large, _), units = cg_hs(cfg, case[1], case[2], case[3], impl, outdir,
+                                              tool=syscalls, ext="strace.txt")
+    except (DriverError, OSError, ValueError, subprocess.SubprocessError) as e:
+        results.fail(what, e)
+        return
+    by_call = syscalls.per_unit(small, large, units)
+    results.add("sc", case, impl, {"per_unit": sum(by_call.values()), "by_call": by_call})
+    print("%s: %.1f system calls per handshake" % (what, sum(by_call.values())), flush=True)
+
+
+def run_callgrind(cfg, results, outdir, scdir):
+    """Instruction and system call counts do not depend on what else runs,
+    so the jobs use every core (the native peers need little CPU)."""
     jobs = [(("recv",) + c, lambda i, c=c: cg_recv(cfg, c[0], c[1], i, outdir))
             for c in cfg["cg_recv"]]
     jobs += [(("hs",) + c, lambda i, c=c: cg_hs(cfg, c[0], c[1], c[2], i, outdir))
              for c in cfg["cg_hs"]]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for f in [pool.submit(cg_job, case, impl, run, outdir, results)
-                  for case, run in jobs for impl in cfg["cg_impls"]]:
+        futures = [pool.submit(cg_job, case, impl, run, outdir, results)
+                   for case, run in jobs for impl in cfg["cg_impls"]]
+        futures += [pool.submit(sc_job, cfg, ("hs",) + c, impl, scdir, results)
+                    for c in cfg["cg_hs"] for impl in cfg["cg_impls"]]
+        for f in futures:
             f.result()
     compare_profiles(results)
 
@@ -285,12 +306,13 @@ def main():
             cfg[key] = value
     sections = [s for s in args.sections.split(",") if s]
     for tool in (args.lua, args.openssl, args.ref, os.path.join(os.path.dirname(args.ref), "load"),
-                 "valgrind", "callgrind_annotate"):
+                 "valgrind", "callgrind_annotate", "strace"):
         if shutil.which(tool) is None and not os.access(tool, os.X_OK):
             sys.exit("bench: %s not found" % tool)
     raise_fd_limit()
     logdir, cgdir = os.path.join(args.out, "logs"), os.path.join(args.out, "callgrind")
-    for d in (logdir, cgdir):
+    scdir = os.path.join(args.out, "syscalls")
+    for d in (logdir, cgdir, scdir):
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
     CTX = cases.Context(Setup(args), logdir, cfg["timeout"], cfg["stime_seconds"])
@@ -300,7 +322,7 @@ def main():
     check_equivalence(results)
     timing_done = time.time()
     if "cg" in sections:
-        run_callgrind(cfg, results, cgdir)
+        run_callgrind(cfg, results, cgdir, scdir)
     print("timing runs %.0f s, callgrind %.0f s" % (timing_done - started, time.time() - timing_done))
     meta = {"mode": "quick" if args.quick else "full", "cfg": cfg, "sections": sections,
             "started": started, "seconds": time.time() - started,

@@ -17,7 +17,8 @@ import os
 import re
 import subprocess
 
-from .procs import DriverError, Group
+from .cases import run_counted
+from .procs import DriverError
 
 TUNABLES = "glibc.cpu.x86_rep_movsb_threshold=2147483647:glibc.cpu.x86_rep_stosb_threshold=2147483647"
 
@@ -40,21 +41,8 @@ def run(ctx, impl, measured, peer, measured_is_server, out_file):
     Returns the total instruction count of the measured process."""
     env = ctx.setup.env(impl)
     env["GLIBC_TUNABLES"] = TUNABLES
-    tag = "cg-" + os.path.basename(out_file)
-    with Group() as g:
-        if measured_is_server:
-            m = ctx.start(g, impl, valgrind_argv(out_file, measured(0)), tag, env=env)
-            p = ctx.start(g, "ref", peer(m.wait_ready(120)), tag + "-peer")
-        else:
-            p = ctx.start(g, "ref", peer(0), tag + "-peer")
-            m = ctx.start(g, impl, valgrind_argv(out_file, measured(p.wait_ready(30))), tag,
-                          env=env)
-        res = m.finish(ctx.cg_timeout)
-        p.finish(ctx.cg_timeout)
-    try:
-        ctx.setup.check_impl(impl, res)
-    except ValueError as e:
-        raise DriverError(str(e)) from None
+    run_counted(ctx, impl, measured, peer, measured_is_server, "cg-" + os.path.basename(out_file),
+                lambda argv: valgrind_argv(out_file, argv), env)
     return total_ir(out_file)
 
 

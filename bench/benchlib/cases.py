@@ -36,6 +36,27 @@ class Context:
         return group.start(argv, env or self.setup.env(impl), self.log(tag), stdin=stdin)
 
 
+def run_counted(ctx, impl, measured, peer, measured_is_server, tag, wrap, env):
+    """Runs the measured process, its argv measured(port) wrapped by a
+    counting tool (wrap(argv) -> argv), against the C reference peer(port)
+    running natively; the server side gets port 0 and reports its own.
+    Returns the measured process's result (its driver checked)."""
+    with Group() as g:
+        if measured_is_server:
+            m = ctx.start(g, impl, wrap(measured(0)), tag, env=env)
+            p = ctx.start(g, "ref", peer(m.wait_ready(120)), tag + "-peer")
+        else:
+            p = ctx.start(g, "ref", peer(0), tag + "-peer")
+            m = ctx.start(g, impl, wrap(measured(p.wait_ready(30))), tag, env=env)
+        res = m.finish(ctx.cg_timeout)
+        p.finish(ctx.cg_timeout)
+    try:
+        ctx.setup.check_impl(impl, res)
+    except ValueError as e:
+        raise DriverError(str(e)) from None
+    return res
+
+
 def _checked(ctx, impl, proc, **kw):
     result = proc.finish(ctx.timeout, **kw)
     try:

@@ -2,6 +2,8 @@
 import statistics
 import time
 
+from . import syscalls
+
 TARGET_KIB = 12.0
 
 
@@ -359,6 +361,33 @@ def _vs_ref(results):
     return "\n".join(lines)
 
 
+def _hs_case_name(case):
+    return "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper())
+
+
+def _syscall_diff(results, case):
+    """[(syscall, ours minus C reference)] per handshake, or None."""
+    ours, ref = results.get("sc", case, "ours"), results.get("sc", case, "ref")
+    if not (ours and ref):
+        return None
+    return syscalls.difference(ours[0]["by_call"], ref[0]["by_call"])
+
+
+def _fmt_diff(diff):
+    return ", ".join("`%s` %+.1f" % kd for kd in diff) or "the same calls"
+
+
+def syscall_table(results, meta):
+    """System calls per handshake of the measured side (the peer is the C reference)."""
+    rows = []
+    for case in sorted(results.data["sc"]):
+        stats = [stat(results, "sc", case, i, "per_unit").median for i in ("ours", "ref", "upstream")]
+        diff = _syscall_diff(results, case)
+        rows.append([_hs_case_name(case)] + ["–" if v is None else "%.1f" % v for v in stats]
+                    + ["–" if diff is None else _fmt_diff(diff)])
+    return _table(["case", "ours", "C ref", "upstream", "ours minus C ref, by call"], rows)
+
+
 # ------------------------------------------------------------ why missed
 
 def _extra_by_part(vs_ref):
@@ -414,11 +443,16 @@ def handshake_arithmetic(results, missed):
                    _med(results, "cg", cg, "ref", "per_unit"))
         pairing = "ours>ref" if role == "client" else "ref>ours"
         ours = stat(results, "hs", (tls, key), pairing, "hs_per_s")
+        calls = [stat(results, "sc", cg, i, "per_unit").median for i in ("ours", "ref")]
+        diff = _syscall_diff(results, cg)
+        kernel = ("" if None in calls or diff is None else
+                  "; system calls per handshake %.1f against %.1f (%s)"
+                  % (calls[0], calls[1], _fmt_diff(diff)))
         lines.append("- %s, TLS %s %s: rate %s of the C reference's, instructions %s "
-                     "of its instructions per handshake; ours' rate spread %s over its "
+                     "of its instructions per handshake%s; ours' rate spread %s over its "
                      "rounds (%s handshakes/s)."
                      % (role, tls, key.upper(), fmt_ratio(t.measured, 3), fmt_ratio(ir, 3),
-                        _pct(ours.spread()), ours.fmt(1)))
+                        kernel, _pct(ours.spread()), ours.fmt(1)))
     return "\n".join(lines) + "\n"
 
 
@@ -535,6 +569,9 @@ def render(results, meta):
         METHOD_CALLGRIND % (_size(cfg["cg_extra_bytes"]), _size(cfg["cg_small_bytes"]),
                             cfg["cg_hs_extra"]),
         callgrind_table(results, meta),
+        "\n## System calls per handshake (strace)\n",
+        METHOD_SYSCALLS % cfg["cg_hs_extra"],
+        syscall_table(results, meta),
     ]
     if results.failures:
         parts += ["\n## Failures\n",
@@ -603,6 +640,13 @@ METHOD_CALLGRIND = (
     "switched off by GLIBC_TUNABLES in these runs for every implementation, because "
     "callgrind would count it as one instruction per byte. Valgrind hides AVX-512, so "
     "OpenSSL takes its AVX2/AES-NI paths here.\n")
+
+METHOD_SYSCALLS = (
+    "System calls of the measured process under `strace -c`, its peer being the native C "
+    "reference, with the same subtraction: %d handshake(s) after a first one, call by "
+    "call (raw tables in `syscalls/`). Calls, not their cost: a read that finds no data "
+    "yet counts once, so the figures move a little with the timing between the two "
+    "processes. No time is taken under strace.\n")
 
 
 def negotiated(results, section):

@@ -14,8 +14,10 @@
 --   deliberate  a difference on purpose, listed in doc/luasec-differences.md
 --   crash       upstream segfaults: with SSLUA_UPSTREAM=1 the test is not
 --               run but marked pending with the reason (so the rest of its
---               file still runs); an entry with only `file` means the whole
---               file's busted process dies
+--               file still runs); ci/spec-upstream then runs it alone
+--               (replay_crashes.lua) and its process must die from a
+--               signal; an entry with only `file` means the whole file's
+--               busted process dies
 --   harness     the run itself, not the module, makes the difference
 --   timing      upstream's verdict depends on timing: either verdict is
 --               accepted (a pass counts as same), the reason says why

@@ -4,6 +4,10 @@
 --   OUTDIR/<base>.rc        busted's exit status (128+N: killed by signal N)
 -- A file whose busted died from a signal (or timed out) "crashed": that
 -- agrees with the list only when a `file` entry of kind "crash" names it.
+-- A test the crash guard kept from running was replayed alone
+-- (replay_crashes.lua: OUTDIR/replays, replay-N.rc): it agrees only if that
+-- process died from a signal, so a crash entry that no longer crashes
+-- upstream is found.
 -- Every divergence entry for the version under test (SSLUA_UPSTREAM_VERSION,
 -- spec/upstream/entries.lua) must match something, or it is stale (a
 -- failure: the list must describe the suite as it is).
@@ -89,6 +93,32 @@ for i = 2, #arg do
     used[index] = (used[index] or 0) + 1
     problem("UNEXPECTED PASS   %s: listed as crashing, but ran to its end (%s)", file, entry.reason)
   end
+end
+
+-- The guarded tests, each replayed alone: the listed crash must happen.
+-- (Each was counted above as agreeing; a replay that did not crash takes
+-- that back.)
+local SIGNALS = { [134] = "SIGABRT", [135] = "SIGBUS", [136] = "SIGFPE", [139] = "SIGSEGV" }
+local replays, crashed_alone = 0, 0
+for line in (read(outdir .. "/replays") or ""):gmatch("[^\n]+") do
+  local n, file, name = line:match("^(%d+)\t([^\t]*)\t(.*)$")
+  local rc = tonumber(read(("%s/replay-%s.rc"):format(outdir, n)) or "")
+  local ran = (read(("%s/replay-%s.results"):format(outdir, n)) or ""):find("start\t", 1, true)
+  replays = replays + 1
+  if rc and SIGNALS[rc] then
+    crashed_alone = crashed_alone + 1
+  else
+    passed, failed = passed - 1, failed + 1
+    by_kind.crash = (by_kind.crash or 0) - 1
+    local how = not ran and "the test was not found (busted's filter matched nothing)"
+      or rc == 0 and "it passed" or rc == 124 and "it timed out"
+      or ("exit status %s, no crash"):format(tostring(rc))
+    problem("CRASH NOT SEEN    %s: %s\n    listed as crashing upstream, but run alone: %s",
+      file, name, how)
+  end
+end
+if replays > 0 then
+  print(("guarded crash tests run alone: %d of %d crashed (by signal)"):format(crashed_alone, replays))
 end
 
 for j, e in ipairs(divergences) do

@@ -12,20 +12,7 @@
 local outdir, lua, timeout = assert(arg[1]), assert(arg[2]), assert(arg[3])
 local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/upstream")
 local divergences = dofile(here .. "/entries.lua")   -- the entries for this version
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local results = dofile(here .. "/results.lua")
 
 local function quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -41,26 +28,24 @@ local list, n = {}, 0
 for i = 4, #arg do
   local file = arg[i]
   local base = file:match("([^/]+)%.lua$")
-  for line in (read(outdir .. "/" .. base .. ".results") or ""):gmatch("[^\n]+") do
-    local f = {}
-    for field in (line .. "\t"):gmatch("([^\t]*)\t") do f[#f + 1] = field end
+  for f in results.lines(outdir .. "/" .. base .. ".results") do
     local entry = divergences[tonumber(f[4] or "")]
     -- a test pending by an entry of kind "crash": the guard skipped it
     if f[1] == "end" and f[2] == "divergence" and f[3] == "pending" and entry
        and entry.kind == "crash" then
       n = n + 1
-      local results = ("%s/replay-%d.results"):format(outdir, n)
+      local replay = ("%s/replay-%d.results"):format(outdir, n)
       print(("--- replay %d, %s: %s"):format(n, file, f[5]))
       -- SSLUA_UPSTREAM unset: output.lua's guard is off, the test runs.
       local cmd = ("env -u SSLUA_UPSTREAM ./ci/run-specs --bound %s %s -- %s /usr/bin/busted "
         .. "--run=upstream --filter=%s -o spec/upstream/output.lua -Xoutput %s %s"
         .. " >/dev/null 2>&1; echo $? > %s/replay-%d.rc")
         :format(timeout, quote("replay " .. n), quote(lua), quote(exactly(f[5])),
-                quote(results), quote(file), quote(outdir), n)
+                quote(replay), quote(file), quote(outdir), n)
       os.execute(cmd)
       list[#list + 1] = ("%d\t%s\t%s\n"):format(n, file, f[5])
     end
   end
 end
-write(outdir .. "/replays", table.concat(list))
+results.write(outdir .. "/replays", table.concat(list))
 print(("spec-upstream: %d guarded crash tests replayed alone"):format(n))

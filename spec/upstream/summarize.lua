@@ -17,14 +17,8 @@
 local outdir = assert(arg[1], "usage: summarize.lua OUTDIR SPECFILE...")
 local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/upstream")
 local divergences = dofile(here .. "/entries.lua")   -- the entries for this version
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local results = dofile(here .. "/results.lua")
+local read = results.read
 
 local passed, failed = 0, 0
 local verdicts = {}
@@ -42,9 +36,7 @@ for i = 2, #arg do
   local rc = tonumber(read(outdir .. "/" .. base .. ".rc") or "")
   local running
   local n = 0
-  for line in (read(outdir .. "/" .. base .. ".results") or ""):gmatch("[^\n]+") do
-    local f = {}
-    for field in (line .. "\t"):gmatch("([^\t]*)\t") do f[#f + 1] = field end
+  for f in results.lines(outdir .. "/" .. base .. ".results") do
     if f[1] == "start" then
       running = f[2]
     elseif f[1] == "end" then

@@ -12,6 +12,7 @@
 -- /proc/net/tcp{,6} (Linux), so it consumes nothing.
 
 local socket = require "socket"
+local read_file = require("spec.helpers.process").read_file
 
 local M = {}
 
@@ -70,14 +71,6 @@ function M.wait_listening(host, port, timeout)
     socket.sleep(0.02)
   until socket.gettime() >= deadline
   return false, err
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 -- listening(port) -> true | false: a socket in LISTEN state on `port`, on

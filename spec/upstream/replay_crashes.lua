@@ -14,9 +14,7 @@ local here = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec/upstr
 local divergences = dofile(here .. "/entries.lua")   -- the entries for this version
 local results = dofile(here .. "/results.lua")
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = require("spec.helpers.process").quote
 
 -- busted's --filter is a Lua pattern over the full name: this one matches
 -- the name and nothing else.

@@ -1,23 +1,14 @@
 -- spec/upstream/results.lua - reading what the differential run leaves in
 -- its output folder (the lines spec/upstream/output.lua writes, the exit
 -- statuses ci/spec-upstream writes), for summarize.lua and
--- replay_crashes.lua.
+-- replay_crashes.lua. Files are read and written by the spec helpers'
+-- process module (ci/spec-upstream runs from the root, ./?.lua on the path).
+local process = require "spec.helpers.process"
+
 local M = {}
 
--- The whole file, or nil when there is none.
-function M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-function M.write(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+M.read = process.read_file    -- the whole file, or nil when there is none
+M.write = process.write_file
 
 -- Iterates over the lines of an output.lua results file (none if it is
 -- missing), each as its tab-separated fields: {"start", name} or

@@ -233,8 +233,9 @@ def sc_job(cfg, case, impl, outdir, results):
         results.fail(what, e)
         return
     by_call = syscalls.per_unit(small, large, units)
-    results.add("sc", case, impl, {"per_unit": sum(by_call.values()), "by_call": by_call})
-    print("%s: %.1f system calls per handshake" % (what, sum(by_call.values())), flush=True)
+    total = sum(by_call.values())
+    results.add("sc", case, impl, {"per_unit": total, "by_call": by_call})
+    print("%s: %.1f system calls per handshake" % (what, total), flush=True)
 
 
 def run_callgrind(cfg, results, outdir, scdir):

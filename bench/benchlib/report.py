@@ -330,14 +330,20 @@ def load_table(results, meta):
                    "failed"], rows)
 
 
+def _case_name(case):
+    """A callgrind/strace case: ("recv", tls, pattern) or ("hs", role, tls, key)."""
+    if case[0] == "recv":
+        return "TLS %s receive(%s)" % case[1:]
+    return "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper())
+
+
 def callgrind_table(results, meta):
     rows = []
     for case in sorted(results.data["cg"], key=lambda c: (c[0] != "recv", c)):
         stats = [stat(results, "cg", case, i, "per_unit").median for i in ("ours", "ref", "upstream")]
         o, r, u = stats
         unit = "per MB" if case[0] == "recv" else "per handshake"
-        what = ("TLS %s receive(%s)" % case[1:]) if case[0] == "recv" else (
-            "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper()))
+        what = _case_name(case)
         links = ", ".join("[%s](%s)" % (i, results.get("cg", case, i)[0]["top"])
                           for i in ("ours", "ref", "upstream") if results.get("cg", case, i))
         rows.append([what, unit] + ["–" if v is None else "{:,.0f}".format(v) for v in stats]
@@ -354,15 +360,9 @@ def _vs_ref(results):
     for case in sorted(results.data["cg"], key=lambda c: (c[0] != "recv", c)):
         ours = results.get("cg", case, "ours")
         if ours and ours[0].get("vs_ref"):
-            what = ("TLS %s receive(%s)" % case[1:]) if case[0] == "recv" else (
-                "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper()))
-            lines.append("- %s: %s" % (what, ", ".join(
+            lines.append("- %s: %s" % (_case_name(case), ", ".join(
                 "`%s` +%s" % (fn, "{:,.0f}".format(ir)) for fn, ir in ours[0]["vs_ref"])))
     return "\n".join(lines)
-
-
-def _hs_case_name(case):
-    return "handshake, %s, TLS %s %s" % (case[1], case[2], case[3].upper())
 
 
 def _syscall_diff(results, case):
@@ -383,7 +383,7 @@ def syscall_table(results, meta):
     for case in sorted(results.data["sc"]):
         stats = [stat(results, "sc", case, i, "per_unit").median for i in ("ours", "ref", "upstream")]
         diff = _syscall_diff(results, case)
-        rows.append([_hs_case_name(case)] + ["–" if v is None else "%.1f" % v for v in stats]
+        rows.append([_case_name(case)] + ["–" if v is None else "%.1f" % v for v in stats]
                     + ["–" if diff is None else _fmt_diff(diff)])
     return _table(["case", "ours", "C ref", "upstream", "ours minus C ref, by call"], rows)
 
